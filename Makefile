@@ -1,0 +1,89 @@
+# sockreuse — build, run, test.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := 0.1.0
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSOCKREUSE_VERSION='"$(VERSION)"'
+PKGS     := libmnl jansson
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson)
+
+BIN      := runner/sockreuse
+LIB_SRC  := $(filter-out runner/main.c,$(wildcard runner/*.c netns/*.c reports/*.c))
+LIB_OBJ  := $(LIB_SRC:.c=.o)
+HDRS     := $(wildcard runner/*.h netns/*.h reports/*.h)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:.c=)
+
+OUT      := reports/out
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST   ?= pytest-3
+
+# Debian packages needed to build, run and test.
+DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev
+DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml libxml2-utils perl iproute2
+DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd
+
+.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu clean
+
+all: $(BIN)
+
+$(BIN): runner/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+%.o: %.c $(HDRS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Installs what is missing when root; otherwise prints the command to run.
+deps:
+	@sh tools/deps.sh $(DEB_BUILD)
+deps-test:
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+deps-qemu:
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_QEMU)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@mkdir -p $(OUT)
+	$(BIN) run -j $(JOBS) --tap $(OUT)/results.tap --junit $(OUT)/junit.xml --json $(OUT)/results.json; \
+	  rc=$$?; cat $(OUT)/results.tap | grep -E '^(not ok|ok .*# SKIP)' | head -50; \
+	  echo "reports: $(OUT)/results.tap $(OUT)/junit.xml $(OUT)/results.json"; exit $$rc
+
+tests/unit/test_%: tests/unit/test_%.c tests/unit/fixture.h $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do ./$$t || fail=1; done; exit $$fail
+
+e2e: $(BIN)
+	$(PYTEST) -q tests/e2e $(PYTEST_ARGS)
+
+check: deps-test
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+
+bench: $(BIN)
+	@sh tools/bench.sh
+
+kernels: deps-qemu
+	@$(MAKE) --no-print-directory $(BIN)
+	sh kernels/run
+
+baselines: deps-qemu
+	@$(MAKE) --no-print-directory $(BIN)
+	sh kernels/run --baselines
+
+docs: $(BIN)
+	$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sockreuse/cases $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sockreuse
+	install -m 0644 cases/*.case $(DESTDIR)$(PREFIX)/share/sockreuse/cases/
+	install -m 0644 docs/sockreuse.8 $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
+
+clean:
+	rm -f runner/*.o netns/*.o reports/*.o $(BIN) $(UNIT_BIN)
+	rm -rf $(OUT) tests/e2e/__pycache__ .pytest_cache

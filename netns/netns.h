@@ -1,0 +1,91 @@
+/* Throwaway network namespaces for one case: creation, the guard that keeps every write
+ * out of the runner's own namespace, and the two topologies.
+ *
+ * All functions return 0 on success or a negative errno, and fill err (when non-NULL)
+ * with a one-line message naming what failed. None of them keeps global state: what a
+ * case needs is in its struct topo. */
+#ifndef SOCKREUSE_NETNS_H
+#define SOCKREUSE_NETNS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+/* Identity of a network namespace: st_ino and st_dev of /proc/self/ns/net. */
+struct ns_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The namespace this process is in now. */
+int ns_current(struct ns_id *out);
+/* True when this process is no longer in the namespace `origin` (recorded by the runner at
+ * start, before any fork). Every write to the network configuration checks this first. */
+bool ns_is_private(const struct ns_id *origin);
+
+enum topo_kind {
+	TOPO_LOOPBACK, /* one namespace, lo up */
+	TOPO_PAIR,     /* host A and host B, each its own namespace, joined by a veth pair */
+};
+
+/* Host indices. */
+enum { HOST_A = 0, HOST_B = 1 };
+
+/* Addresses (in network byte order inside the structs):
+ *   loopback: A = 127.0.0.1 / ::1, A2 = 127.0.0.2 / 2001:db8::11 (on lo), B = A
+ *   pair:     A = 192.0.2.1/24 / 2001:db8::1/64, A2 = 192.0.2.11 / 2001:db8::11 (on A's veth),
+ *             B = 192.0.2.2/24 / 2001:db8::2/64,
+ *   unassigned (no host has it, no neighbour answers): 192.0.2.99 / 2001:db8::99
+ * IPv6 addresses are added with IFA_F_NODAD so they are usable at once. */
+struct topo {
+	enum topo_kind kind;
+	int ns[2];           /* namespace fds (O_RDONLY of /proc/self/ns/net); ns[1] = -1 on loopback */
+	int ifindex[2];      /* veth end in each host; lo's index on loopback */
+	unsigned char mac[2][6];
+	struct in_addr a4[2], a4_second;   /* [HOST_A], [HOST_B], A's second address */
+	struct in6_addr a6[2], a6_second;
+	struct in_addr unassigned4;
+	struct in6_addr unassigned6;
+};
+
+/* Creates the topology's namespaces from the current process (which must already be in a
+ * private namespace: the caller unshared first) and leaves the process in host A.
+ * origin is the runner's namespace, for the guard. */
+int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, char *err, size_t errlen);
+/* Moves this process into host h (setns). Sockets created afterwards live there. */
+int topo_enter(const struct topo *t, int h, char *err, size_t errlen);
+/* Closes the namespace fds (the namespaces vanish with their last user). */
+void topo_close(struct topo *t);
+
+/* Wire control on the pair topology (all are -EOPNOTSUPP on loopback):
+ * drop packets that host `from` sends to the other host (true), or deliver them again (false).
+ * Implemented with a permanent neighbour entry carrying a wrong link-layer address in the
+ * sender's namespace, for both families: frames reach the other end addressed to a foreign
+ * MAC and are discarded there, while the reverse direction keeps working. */
+int topo_drop(const struct topo *t, int from, bool drop, char *err, size_t errlen);
+/* Takes host h's veth end down or up. */
+int topo_link(const struct topo *t, int h, bool up, char *err, size_t errlen);
+/* Adds a permanent neighbour for the unassigned address in host h so that a SYN to it leaves
+ * at once without waiting for ARP/ND, and nothing ever answers. */
+int topo_blackhole_unassigned(const struct topo *t, int h, char *err, size_t errlen);
+
+/* Sysctls, by dotted name ("net.ipv4.tcp_tw_reuse"), of the namespace the process is in.
+ * sysctl_write refuses (-EPERM, with a message) when the process is in `origin`.
+ * Both return -ENOENT when the kernel has no such sysctl. */
+int sysctl_read(const char *name, char *val, size_t vallen, char *err, size_t errlen);
+int sysctl_write(const struct ns_id *origin, const char *name, const char *val, char *err, size_t errlen);
+
+/* sock_diag: the TCP sockets of the current namespace whose local port is `port` (and, when
+ * rport is non-zero, whose remote port is rport), any state including TIME_WAIT and request
+ * sockets. Fills up to max entries; returns the number found (may exceed max) or -errno. */
+struct diag_sock {
+	int family;
+	int state;                /* TCP_ESTABLISHED ... TCP_NEW_SYN_RECV, as <netinet/tcp.h> */
+	unsigned short sport, dport;
+	unsigned char src[16], dst[16];
+	unsigned int inode;       /* 0 for sockets without a file: TIME_WAIT, request socks, orphans */
+};
+int diag_tcp(int family, unsigned short port, unsigned short rport, struct diag_sock *out, size_t max,
+	     char *err, size_t errlen);
+
+#endif

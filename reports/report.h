@@ -1,0 +1,80 @@
+/* The result of a run, as the writers see it and as the JSON reader rebuilds it.
+ * Everything here is plain data: the writers never look at the runner's internals. */
+#ifndef SOCKREUSE_REPORT_H
+#define SOCKREUSE_REPORT_H
+#include <stdio.h>
+#include <stddef.h>
+#include "../runner/kv.h"
+
+enum status { ST_PASS, ST_FAIL, ST_SKIP, ST_ERROR };
+
+/* "pass", "fail", "skip", "error" */
+const char *status_name(enum status s);
+/* Parses a status name; returns -1 when it is none of them. */
+int status_parse(const char *s);
+
+struct case_result {
+	char *id;          /* stable id: "0110/family=inet/..." */
+	int number;        /* the case file's number, e.g. 110 */
+	char *title;       /* with matrix values filled in */
+	char *group;       /* family of cases, e.g. "bind" */
+	struct kvlist params;   /* flat params (DESIGN vocabulary) */
+	char *expected;    /* "ok", an errno name, or "" when nothing is asserted */
+	char *observed;    /* "ok", an errno name, or "" when the step under test was not reached */
+	enum status status;
+	double duration_ms;
+	char *detail;      /* why not pass: error text, skip reason, failing step; may be "" */
+	char *rationale;   /* why the expected outcome is what it is */
+	char **refs;       /* references: man pages, RFC sections, kernel functions */
+	size_t nrefs;
+	struct kvlist facts;    /* optional observed facts: "port", "failed_at", "count" ... */
+};
+
+struct run_info {
+	char *tool_name;       /* "sockreuse" */
+	char *tool_version;
+	char *kernel_release;  /* uname -r */
+	char *kernel_version;  /* uname -v */
+	char *machine;         /* uname -m */
+	char *hostname;
+	char *started;         /* ISO 8601 UTC, "2026-11-21T10:11:39Z" */
+	double duration_s;
+	struct kvlist properties; /* e.g. host sysctl defaults, as read in a fresh namespace */
+};
+
+struct report {
+	struct run_info info;
+	struct case_result *cases;
+	size_t ncases, cap;
+	int interrupted;       /* the run was stopped by a signal; cases not run are absent */
+};
+
+struct summary {
+	size_t total, pass, fail, skip, error;
+};
+struct summary report_summary(const struct report *r);
+
+/* Takes ownership of nothing: deep-copies c into the report. */
+void report_add(struct report *r, const struct case_result *c);
+void case_result_free(struct case_result *c);
+void report_free(struct report *r);
+
+/* Writers. Each writes the complete report to f and returns 0, or -1 on an I/O error.
+ * TAP can also be streamed: tap_begin, tap_case for each result, tap_end. */
+int tap_write(FILE *f, const struct report *r);
+void tap_begin(FILE *f);
+void tap_case(FILE *f, size_t n, const struct case_result *c);
+void tap_end(FILE *f, size_t n, const struct report *r);
+int junit_write(FILE *f, const struct report *r);
+int json_write(FILE *f, const struct report *r);
+
+/* Writes a report to path atomically: to a temporary file in the same directory, then
+ * rename(2), so a reader never sees a half-written file. Returns 0, or -1 with err set. */
+int report_write_file(const char *path, int (*writer)(FILE *, const struct report *),
+		      const struct report *r, char *err, size_t errlen);
+
+/* Reads a JSON report written by json_write (or by an older version of the tool).
+ * Returns 0, or -1 with a one-line message in err naming the problem. */
+int json_read(const char *path, struct report *out, char *err, size_t errlen);
+
+#endif
