@@ -1,0 +1,599 @@
+/* Case-file parser. One pass over lines; every error names file:line:column and what was
+ * expected, and parsing stops at the first error (the file's cases then report `error`). */
+#include "casefile.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct token {
+	char *s;
+	int col;  /* 1-based */
+};
+
+struct line {
+	const char *text;  /* the whole line, without its newline */
+	size_t len;
+	int no;            /* 1-based */
+	int indent;        /* leading blanks */
+	struct token *tok;
+	size_t ntok;
+};
+
+enum block { BLK_NONE, BLK_ABOUT, BLK_SETUP, BLK_TEST, BLK_EXPECT };
+
+struct parser {
+	const char *path;
+	struct case_file *cf;
+	char *err;
+	size_t errlen;
+	enum block block;
+	int saw_case;
+};
+
+static int fail(struct parser *p, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct parser *p, int line, int col, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, line, col, msg);
+	return -1;
+}
+
+static void tokenize(struct line *l)
+{
+	size_t i = 0;
+	l->tok = NULL;
+	l->ntok = 0;
+	while (i < l->len) {
+		while (i < l->len && isspace((unsigned char)l->text[i]))
+			i++;
+		if (i >= l->len)
+			break;
+		size_t start = i;
+		while (i < l->len && !isspace((unsigned char)l->text[i]))
+			i++;
+		l->tok = xrealloc(l->tok, (l->ntok + 1) * sizeof(*l->tok));
+		l->tok[l->ntok].s = xstrndup(l->text + start, i - start);
+		l->tok[l->ntok].col = (int)start + 1;
+		l->ntok++;
+	}
+}
+
+static void line_free(struct line *l)
+{
+	for (size_t i = 0; i < l->ntok; i++)
+		free(l->tok[i].s);
+	free(l->tok);
+}
+
+/* The text of the line from token t on, trimmed. */
+static char *rest_of_line(const struct line *l, size_t t)
+{
+	if (t >= l->ntok)
+		return xstrdup("");
+	const char *s = l->text + l->tok[t].col - 1;
+	size_t n = l->len - (size_t)(s - l->text);
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	return xstrndup(s, n);
+}
+
+static void append_text(char **dst, const char *more)
+{
+	char *s = xasprintf("%s%s%s", *dst ? *dst : "", *dst && **dst ? " " : "", more);
+	free(*dst);
+	*dst = s;
+}
+
+static int is_name(const char *s)
+{
+	if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static char **split_alternatives(const char *s, size_t *n)
+{
+	char **v = NULL;
+	*n = 0;
+	const char *p = s;
+	for (;;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = xstrndup(p, len);
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return v;
+}
+
+/* Parses one condition token: key=a|b, key!=a|b, kernel>=6.14, kernel<6.1 */
+static int parse_cond(struct parser *p, const struct line *l, const struct token *t, struct cond *c)
+{
+	static const struct { const char *op; enum cond_op kind; } ops[] = {
+		{ "!=", COND_NE }, { ">=", COND_GE }, { "=", COND_EQ }, { "<", COND_LT },
+	};
+	memset(c, 0, sizeof(*c));
+	c->pos = (struct srcpos){ l->no, t->col };
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		const char *at = strstr(t->s, ops[i].op);
+		if (!at || at == t->s)
+			continue;
+		/* "a!=b" also contains "="; take the operator that starts first. */
+		const char *bang = strpbrk(t->s, "!<>=");
+		if (bang != at)
+			continue;
+		c->key = xstrndup(t->s, (size_t)(at - t->s));
+		c->op = ops[i].kind;
+		const char *val = at + strlen(ops[i].op);
+		if (!is_name(c->key))
+			return fail(p, l->no, t->col, "'%s' is not a parameter name", c->key);
+		if (!*val)
+			return fail(p, l->no, t->col, "condition '%s' has no value", t->s);
+		if ((c->op == COND_GE || c->op == COND_LT) && strcmp(c->key, "kernel") != 0)
+			return fail(p, l->no, t->col, "'>=' and '<' compare kernel versions only (kernel>=6.1)");
+		if (strcmp(c->key, "kernel") == 0 && (c->op == COND_EQ || c->op == COND_NE))
+			return fail(p, l->no, t->col, "compare the kernel with >= or <, e.g. kernel>=6.14");
+		c->vals = split_alternatives(val, &c->nvals);
+		if (strcmp(c->key, "kernel") == 0) {
+			unsigned a, b;
+			char extra;
+			if (c->nvals != 1 || sscanf(c->vals[0], "%u.%u%c", &a, &b, &extra) != 2)
+				return fail(p, l->no, t->col, "expected a kernel version like 6.14, got '%s'", val);
+		}
+		return 0;
+	}
+	return fail(p, l->no, t->col, "expected a condition (name=value, name!=value, kernel>=X.Y, kernel<X.Y), got '%s'",
+		    t->s);
+}
+
+/* Parses tokens [from, ntok) as a condition list. */
+static int parse_conds(struct parser *p, const struct line *l, size_t from, struct condlist *out)
+{
+	out->v = NULL;
+	out->n = 0;
+	if (from >= l->ntok)
+		return fail(p, l->no, (int)l->len + 1, "expected at least one condition");
+	for (size_t i = from; i < l->ntok; i++) {
+		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+		out->n++;
+		if (parse_cond(p, l, &l->tok[i], &out->v[out->n - 1]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int need_args(struct parser *p, const struct line *l, size_t min, const char *what)
+{
+	if (l->ntok < min + 1)
+		return fail(p, l->no, (int)l->len + 1, "'%s' needs %s", l->tok[0].s, what);
+	return 0;
+}
+
+static int parse_number(struct parser *p, const struct line *l)
+{
+	const struct token *t = &l->tok[1];
+	char *end;
+	errno = 0;
+	long n = strtol(t->s, &end, 10);
+	if (*end || errno || n < 1 || n > 9999 || strlen(t->s) != 4)
+		return fail(p, l->no, t->col, "expected a four-digit case number like 0110, got '%s'", t->s);
+	/* The file is named after its number so that ids and file names agree. */
+	const char *base = strrchr(p->path, '/');
+	base = base ? base + 1 : p->path;
+	if (strncmp(base, t->s, 4) != 0)
+		return fail(p, l->no, t->col, "case number %s does not match the file name %s", t->s, base);
+	p->cf->number = (int)n;
+	p->saw_case = 1;
+	return 0;
+}
+
+static int parse_axis(struct parser *p, const struct line *l)
+{
+	struct case_file *cf = p->cf;
+	if (need_args(p, l, 2, "a name and at least one value") < 0)
+		return -1;
+	if (!is_name(l->tok[1].s))
+		return fail(p, l->no, l->tok[1].col, "'%s' is not a parameter name", l->tok[1].s);
+	for (size_t i = 0; i < cf->naxes; i++)
+		if (strcmp(cf->axes[i].name, l->tok[1].s) == 0)
+			return fail(p, l->no, l->tok[1].col, "matrix '%s' is declared twice (first at line %d)",
+				    l->tok[1].s, cf->axes[i].pos.line);
+	cf->axes = xrealloc(cf->axes, (cf->naxes + 1) * sizeof(*cf->axes));
+	struct axis *a = &cf->axes[cf->naxes++];
+	a->name = xstrdup(l->tok[1].s);
+	a->pos = (struct srcpos){ l->no, l->tok[1].col };
+	a->nvals = l->ntok - 2;
+	a->vals = xcalloc(a->nvals, sizeof(char *));
+	for (size_t i = 0; i < a->nvals; i++) {
+		const struct token *t = &l->tok[i + 2];
+		for (const char *c = t->s; *c; c++)
+			if (*c == '/' || *c == '{' || *c == '}' || *c == '|' || *c == '=')
+				return fail(p, l->no, t->col, "matrix value '%s' may not contain '%c'", t->s, *c);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a->vals[j], t->s) == 0)
+				return fail(p, l->no, t->col, "matrix value '%s' is listed twice", t->s);
+		a->vals[i] = xstrdup(t->s);
+	}
+	return 0;
+}
+
+static int parse_let(struct parser *p, const struct line *l)
+{
+	struct case_file *cf = p->cf;
+	if (need_args(p, l, 2, "a name and a value") < 0)
+		return -1;
+	if (!is_name(l->tok[1].s))
+		return fail(p, l->no, l->tok[1].col, "'%s' is not a name", l->tok[1].s);
+	cf->lets = xrealloc(cf->lets, (cf->nlets + 1) * sizeof(*cf->lets));
+	struct let_rule *r = &cf->lets[cf->nlets++];
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(l->tok[1].s);
+	r->value = xstrdup(l->tok[2].s);
+	r->pos = (struct srcpos){ l->no, l->tok[1].col };
+	if (l->ntok > 3) {
+		if (strcmp(l->tok[3].s, "when") != 0)
+			return fail(p, l->no, l->tok[3].col, "expected 'when' after the value, got '%s'", l->tok[3].s);
+		return parse_conds(p, l, 4, &r->when);
+	}
+	return 0;
+}
+
+static int parse_expect(struct parser *p, const struct line *l)
+{
+	struct case_file *cf = p->cf;
+	if (need_args(p, l, 1, "an outcome (ok, an errno name like EADDRINUSE, or any)") < 0)
+		return -1;
+	const char *o = l->tok[1].s;
+	if (strcmp(o, "ok") != 0 && strcmp(o, "any") != 0 && !(o[0] == 'E' && isupper((unsigned char)o[1])))
+		return fail(p, l->no, l->tok[1].col, "expected an outcome (ok, an errno name, or any), got '%s'", o);
+	cf->expects = xrealloc(cf->expects, (cf->nexpects + 1) * sizeof(*cf->expects));
+	struct expect_rule *r = &cf->expects[cf->nexpects++];
+	memset(r, 0, sizeof(*r));
+	r->outcome = xstrdup(o);
+	r->pos = (struct srcpos){ l->no, l->tok[0].col };
+	if (l->ntok > 2) {
+		if (strcmp(l->tok[2].s, "when") != 0)
+			return fail(p, l->no, l->tok[2].col, "expected 'when' after the outcome, got '%s'", l->tok[2].s);
+		return parse_conds(p, l, 3, &r->when);
+	}
+	return 0;
+}
+
+static int parse_expect_detail(struct parser *p, const struct line *l)
+{
+	struct expect_rule *r = &p->cf->expects[p->cf->nexpects - 1];
+	const char *kw = l->tok[0].s;
+	char *text = rest_of_line(l, 1);
+	if (!*text) {
+		free(text);
+		return fail(p, l->no, (int)l->len + 1, "'%s' needs text", kw);
+	}
+	if (strcmp(kw, "why") == 0) {
+		append_text(&r->why, text);
+		free(text);
+	} else if (strcmp(kw, "ref") == 0) {
+		r->refs = xrealloc(r->refs, (r->nrefs + 1) * sizeof(char *));
+		r->refs[r->nrefs++] = text;
+	} else {
+		free(text);
+		return fail(p, l->no, l->tok[0].col, "under 'expect', expected 'why' or 'ref', got '%s'", kw);
+	}
+	return 0;
+}
+
+static int add_step(struct parser *p, struct steplist *sl, const struct line *l)
+{
+	size_t n = 0;
+	while (n < l->ntok && strcmp(l->tok[n].s, "when") != 0)
+		n++;
+	sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));
+	struct step *s = &sl->v[sl->n++];
+	memset(s, 0, sizeof(*s));
+	s->argc = (int)n;
+	s->argv = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		s->argv[i] = xstrdup(l->tok[i].s);
+	s->pos = (struct srcpos){ l->no, l->tok[0].col };
+	if (n == 0)
+		return fail(p, l->no, l->tok[0].col, "a step starts with its verb, not 'when'");
+	if (n < l->ntok)
+		return parse_conds(p, l, n + 1, &s->when);
+	return 0;
+}
+
+static int parse_continuation(struct parser *p, const struct line *l)
+{
+	switch (p->block) {
+	case BLK_ABOUT: {
+		char *text = rest_of_line(l, 0);
+		append_text(&p->cf->about, text);
+		free(text);
+		return 0;
+	}
+	case BLK_SETUP:
+		return add_step(p, &p->cf->setup, l);
+	case BLK_TEST:
+		return add_step(p, &p->cf->test, l);
+	case BLK_EXPECT:
+		return parse_expect_detail(p, l);
+	case BLK_NONE:
+		break;
+	}
+	return fail(p, l->no, l->indent + 1, "indented line outside a block (about, setup:, test:, expect)");
+}
+
+static int set_text_once(struct parser *p, const struct line *l, char **field)
+{
+	if (*field)
+		return fail(p, l->no, l->tok[0].col, "'%s' is given twice", l->tok[0].s);
+	*field = rest_of_line(l, 1);
+	if (!**field)
+		return fail(p, l->no, (int)l->len + 1, "'%s' needs text", l->tok[0].s);
+	return 0;
+}
+
+static int parse_directive(struct parser *p, const struct line *l)
+{
+	struct case_file *cf = p->cf;
+	const char *d = l->tok[0].s;
+	p->block = BLK_NONE;
+	if (!p->saw_case && strcmp(d, "case") != 0)
+		return fail(p, l->no, 1, "a case file starts with 'case NUMBER', got '%s'", d);
+	if (strcmp(d, "case") == 0) {
+		if (p->saw_case)
+			return fail(p, l->no, 1, "'case' is given twice: one case file per number");
+		if (need_args(p, l, 1, "a number") < 0)
+			return -1;
+		return parse_number(p, l);
+	}
+	if (strcmp(d, "title") == 0)
+		return set_text_once(p, l, &cf->title);
+	if (strcmp(d, "group") == 0) {
+		if (need_args(p, l, 1, "a name") < 0 || set_text_once(p, l, &cf->group) < 0)
+			return -1;
+		if (!is_name(cf->group))
+			return fail(p, l->no, l->tok[1].col, "group '%s' is not a name", cf->group);
+		return 0;
+	}
+	if (strcmp(d, "topology") == 0) {
+		if (need_args(p, l, 1, "loopback, pair or {var}") < 0 || set_text_once(p, l, &cf->topology) < 0)
+			return -1;
+		if (strcmp(cf->topology, "loopback") && strcmp(cf->topology, "pair") && cf->topology[0] != '{')
+			return fail(p, l->no, l->tok[1].col, "expected topology loopback or pair, got '%s'", cf->topology);
+		return 0;
+	}
+	if (strcmp(d, "about") == 0) {
+		if (set_text_once(p, l, &cf->about) < 0)
+			return -1;
+		p->block = BLK_ABOUT;
+		return 0;
+	}
+	if (strcmp(d, "timeout") == 0) {
+		char *end;
+		if (need_args(p, l, 1, "seconds") < 0)
+			return -1;
+		cf->timeout_s = strtod(l->tok[1].s, &end);
+		if (*end || cf->timeout_s <= 0)
+			return fail(p, l->no, l->tok[1].col, "expected a positive number of seconds, got '%s'", l->tok[1].s);
+		return 0;
+	}
+	if (strcmp(d, "matrix") == 0)
+		return parse_axis(p, l);
+	if (strcmp(d, "exclude") == 0) {
+		if (strcmp(l->ntok > 1 ? l->tok[1].s : "", "when") != 0)
+			return fail(p, l->no, l->ntok > 1 ? l->tok[1].col : (int)l->len + 1,
+				    "expected 'exclude when CONDITION...'");
+		cf->excludes = xrealloc(cf->excludes, (cf->nexcludes + 1) * sizeof(*cf->excludes));
+		return parse_conds(p, l, 2, &cf->excludes[cf->nexcludes++]);
+	}
+	if (strcmp(d, "param") == 0 || strcmp(d, "sysctl") == 0) {
+		if (need_args(p, l, 2, "a name and a value") < 0)
+			return -1;
+		if (l->ntok > 3)
+			return fail(p, l->no, l->tok[3].col, "unexpected '%s': one name and one value", l->tok[3].s);
+		if (!is_name(l->tok[1].s))
+			return fail(p, l->no, l->tok[1].col, "'%s' is not a name", l->tok[1].s);
+		struct kvlist *dst = d[0] == 'p' ? &cf->params : &cf->sysctls;
+		if (kv_get(dst, l->tok[1].s))
+			return fail(p, l->no, l->tok[1].col, "%s '%s' is given twice", d, l->tok[1].s);
+		kv_set(dst, l->tok[1].s, l->tok[2].s);
+		return 0;
+	}
+	if (strcmp(d, "let") == 0)
+		return parse_let(p, l);
+	if (strcmp(d, "setup:") == 0 || strcmp(d, "test:") == 0) {
+		if (l->ntok > 1)
+			return fail(p, l->no, l->tok[1].col, "steps go on the indented lines below '%s'", d);
+		struct steplist *sl = d[0] == 's' ? &cf->setup : &cf->test;
+		if (sl->n)
+			return fail(p, l->no, 1, "'%s' is given twice", d);
+		p->block = d[0] == 's' ? BLK_SETUP : BLK_TEST;
+		return 0;
+	}
+	if (strcmp(d, "expect") == 0) {
+		if (parse_expect(p, l) < 0)
+			return -1;
+		p->block = BLK_EXPECT;
+		return 0;
+	}
+	return fail(p, l->no, 1,
+		    "unknown directive '%s' (expected case, title, group, about, topology, timeout, matrix, "
+		    "exclude, param, sysctl, let, setup:, test:, expect)", d);
+}
+
+/* Checks that hold for the whole file once it is read. */
+static int check_complete(struct parser *p, int last_line)
+{
+	struct case_file *cf = p->cf;
+	if (!p->saw_case)
+		return fail(p, 1, 1, "empty case file: expected 'case NUMBER'");
+	if (!cf->title)
+		return fail(p, last_line, 1, "the case has no 'title'");
+	if (!cf->group)
+		return fail(p, last_line, 1, "the case has no 'group'");
+	if (!cf->test.n)
+		return fail(p, last_line, 1, "the case has no 'test:' steps");
+	if (!cf->nexpects)
+		return fail(p, last_line, 1, "the case has no 'expect' rule");
+	for (size_t i = 0; i < cf->nexpects; i++) {
+		struct expect_rule *r = &cf->expects[i];
+		if (!r->why)
+			return fail(p, r->pos.line, r->pos.col, "this expectation has no 'why'");
+		if (!r->nrefs)
+			return fail(p, r->pos.line, r->pos.col, "this expectation has no 'ref'");
+	}
+	struct expect_rule *last = &cf->expects[cf->nexpects - 1];
+	if (last->when.n)
+		return fail(p, last->pos.line, last->pos.col,
+			    "the last 'expect' must have no 'when': it is the default for every other instance");
+	if (!cf->topology)
+		cf->topology = xstrdup("loopback");
+	return 0;
+}
+
+int casefile_parse(const char *path, const char *text, struct case_file *out, char *err, size_t errlen)
+{
+	struct parser p = { .path = path, .cf = out, .err = err, .errlen = errlen };
+	memset(out, 0, sizeof(*out));
+	out->path = xstrdup(path);
+	int no = 0, rc = 0;
+	const char *s = text;
+	while (*s && rc == 0) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		struct line l = { .text = s, .len = len, .no = ++no };
+		if (len && s[len - 1] == '\r')
+			l.len--;
+		for (size_t i = 0; i < l.len; i++) {
+			if (s[i] == '\t' || s[i] == ' ')
+				continue;
+			if (iscntrl((unsigned char)s[i])) {
+				rc = fail(&p, no, (int)i + 1, "control character 0x%02x in the text", (unsigned char)s[i]);
+				break;
+			}
+		}
+		if (rc)
+			break;
+		while ((size_t)l.indent < l.len && (s[l.indent] == ' ' || s[l.indent] == '\t'))
+			l.indent++;
+		tokenize(&l);
+		if (l.ntok && l.tok[0].s[0] != '#')
+			rc = l.indent ? parse_continuation(&p, &l) : parse_directive(&p, &l);
+		line_free(&l);
+		s = nl ? nl + 1 : s + len;
+	}
+	if (rc == 0)
+		rc = check_complete(&p, no ? no : 1);
+	if (rc)
+		casefile_free(out);
+	return rc;
+}
+
+int casefile_load(const char *path, struct case_file *out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	struct buf b = { 0 };
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_addn(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "%s: read error", path);
+		buf_free(&b);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (b.len && memchr(b.s, '\0', b.len)) {
+		snprintf(err, errlen, "%s:1:1: not a text file (NUL byte)", path);
+		buf_free(&b);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	int rc = casefile_parse(path, b.s ? b.s : "", out, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+static void conds_free(struct condlist *cl)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		free(cl->v[i].key);
+		for (size_t j = 0; j < cl->v[i].nvals; j++)
+			free(cl->v[i].vals[j]);
+		free(cl->v[i].vals);
+	}
+	free(cl->v);
+}
+
+static void steps_free(struct steplist *sl)
+{
+	for (size_t i = 0; i < sl->n; i++) {
+		for (int j = 0; j < sl->v[i].argc; j++)
+			free(sl->v[i].argv[j]);
+		free(sl->v[i].argv);
+		conds_free(&sl->v[i].when);
+	}
+	free(sl->v);
+}
+
+void casefile_free(struct case_file *cf)
+{
+	free(cf->path);
+	free(cf->title);
+	free(cf->group);
+	free(cf->about);
+	free(cf->topology);
+	for (size_t i = 0; i < cf->naxes; i++) {
+		free(cf->axes[i].name);
+		for (size_t j = 0; j < cf->axes[i].nvals; j++)
+			free(cf->axes[i].vals[j]);
+		free(cf->axes[i].vals);
+	}
+	free(cf->axes);
+	for (size_t i = 0; i < cf->nexcludes; i++)
+		conds_free(&cf->excludes[i]);
+	free(cf->excludes);
+	kv_free(&cf->params);
+	kv_free(&cf->sysctls);
+	for (size_t i = 0; i < cf->nlets; i++) {
+		free(cf->lets[i].name);
+		free(cf->lets[i].value);
+		conds_free(&cf->lets[i].when);
+	}
+	free(cf->lets);
+	steps_free(&cf->setup);
+	steps_free(&cf->test);
+	for (size_t i = 0; i < cf->nexpects; i++) {
+		free(cf->expects[i].outcome);
+		free(cf->expects[i].why);
+		for (size_t j = 0; j < cf->expects[i].nrefs; j++)
+			free(cf->expects[i].refs[j]);
+		free(cf->expects[i].refs);
+		conds_free(&cf->expects[i].when);
+	}
+	free(cf->expects);
+	memset(cf, 0, sizeof(*cf));
+}

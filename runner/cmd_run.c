@@ -1,0 +1,356 @@
+/* sockreuse run: plan, schedule, judge each outcome against its expectation, report. */
+#include "commands.h"
+#include "expect.h"
+#include "plan.h"
+#include "runinfo.h"
+#include "sched.h"
+#include "util.h"
+#include "../reports/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+struct run_opts {
+	const char *cases_dir;
+	char **include, **exclude;
+	size_t ninclude, nexclude;
+	int jobs, repeat, keep_going;
+	double timeout_s;
+	const char *tap, *junit, *json;
+};
+
+/* What the runs of one case came to so far (several with --repeat). */
+struct tally {
+	int runs;
+	struct run_outcome first;
+	double ms;
+	struct buf variants;   /* "ok×3, EADDRINUSE×1" when runs disagree */
+	int disagree;
+	char **seen;           /* distinct "kind:observed" signatures */
+	int *count;
+	size_t nseen;
+};
+
+struct run_state {
+	const struct plan *plan;
+	const struct run_opts *opts;
+	struct kver kernel;
+	struct report report;
+	struct tally *tallies;
+	FILE *tap_stream;      /* stdout when TAP streams, else NULL */
+	size_t tap_n;
+};
+
+static void usage_run(FILE *f)
+{
+	fputs("usage: sockreuse run [--cases DIR] [--filter GLOB]... [--exclude GLOB]... [-j N]\n"
+	      "                     [--timeout SEC] [--repeat N] [--keep-going]\n"
+	      "                     [--tap FILE] [--junit FILE] [--json FILE]\n", f);
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "cases", required_argument, NULL, 'c' }, { "filter", required_argument, NULL, 'f' },
+		{ "exclude", required_argument, NULL, 'x' }, { "jobs", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' }, { "repeat", required_argument, NULL, 'r' },
+		{ "tap", required_argument, NULL, 'T' }, { "junit", required_argument, NULL, 'J' },
+		{ "json", required_argument, NULL, 'S' }, { "keep-going", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->cases_dir = optarg; break;
+		case 'f':
+			o->include = xrealloc(o->include, (o->ninclude + 1) * sizeof(char *));
+			o->include[o->ninclude++] = optarg;
+			break;
+		case 'x':
+			o->exclude = xrealloc(o->exclude, (o->nexclude + 1) * sizeof(char *));
+			o->exclude[o->nexclude++] = optarg;
+			break;
+		case 'j':
+			o->jobs = (int)strtol(optarg, &end, 10);
+			if (*end || o->jobs < 1 || o->jobs > 256) {
+				fprintf(stderr, "sockreuse run: -j takes a number from 1 to 256, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			o->timeout_s = strtod(optarg, &end);
+			if (*end || o->timeout_s <= 0) {
+				fprintf(stderr, "sockreuse run: --timeout takes a positive number of seconds, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'r':
+			o->repeat = (int)strtol(optarg, &end, 10);
+			if (*end || o->repeat < 1 || o->repeat > 100000) {
+				fprintf(stderr, "sockreuse run: --repeat takes a positive number, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'T': o->tap = optarg; break;
+		case 'J': o->junit = optarg; break;
+		case 'S': o->json = optarg; break;
+		case 'k': o->keep_going = 1; break;
+		case 'h': usage_run(stdout); exit(0);
+		default: usage_run(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sockreuse run: unexpected argument '%s'\n", argv[optind]);
+		usage_run(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A report path must be writable before any case runs: an unwritable path is an input error. */
+static int check_writable(const char *path)
+{
+	if (!path)
+		return 0;
+	char *copy = xstrdup(path);
+	char *dir = dirname(copy);
+	char *probe = xasprintf("%s/.sockreuse-probe-XXXXXX", dir);
+	int fd = mkstemp(probe);
+	int e = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(probe);
+	}
+	free(probe);
+	free(copy);
+	if (fd < 0) {
+		fprintf(stderr, "sockreuse run: cannot write %s: %s\n", path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *kind_name(enum run_kind k)
+{
+	return k == RUN_DONE ? "done" : k == RUN_SKIP ? "skip" : "error";
+}
+
+static void tally_add(struct tally *t, const struct run_outcome *o, double ms)
+{
+	char *sig = xasprintf("%s%s", o->kind == RUN_DONE ? "" : kind_name(o->kind),
+			      o->kind == RUN_DONE ? o->observed : "");
+	size_t i;
+	for (i = 0; i < t->nseen; i++)
+		if (strcmp(t->seen[i], sig) == 0)
+			break;
+	if (i == t->nseen) {
+		t->seen = xrealloc(t->seen, (t->nseen + 1) * sizeof(char *));
+		t->count = xrealloc(t->count, (t->nseen + 1) * sizeof(int));
+		t->seen[t->nseen] = sig;
+		t->count[t->nseen++] = 0;
+	} else {
+		free(sig);
+	}
+	t->count[i]++;
+	if (t->runs == 0) {
+		t->first = *o;
+		memset(&t->first.facts, 0, sizeof(t->first.facts));
+		kv_copy(&t->first.facts, &o->facts);
+	}
+	t->runs++;
+	t->ms += ms;
+}
+
+static void tally_free(struct tally *t)
+{
+	for (size_t i = 0; i < t->nseen; i++)
+		free(t->seen[i]);
+	free(t->seen);
+	free(t->count);
+	kv_free(&t->first.facts);
+}
+
+/* Judges the runs of one case and adds the result to the report. */
+static void finalize_case(struct run_state *st, size_t ci)
+{
+	const struct case_inst *c = &st->plan->cases[ci];
+	struct tally *t = &st->tallies[ci];
+	const struct expect_rule *rule = expect_pick(c->cf, &c->vars, st->kernel);
+	struct case_result r = {
+		.id = c->id, .number = c->cf->number, .title = c->title, .group = c->cf->group,
+		.expected = rule->outcome, .observed = t->first.observed, .duration_ms = t->ms / t->runs,
+		.rationale = rule->why, .refs = rule->refs, .nrefs = rule->nrefs,
+	};
+	struct buf detail = { 0 };
+	buf_add(&detail, t->first.detail);
+	r.params = c->params;
+	r.facts = t->first.facts;
+	switch (t->first.kind) {
+	case RUN_DONE:
+		r.status = outcome_matches(rule->outcome, t->first.observed) ? ST_PASS : ST_FAIL;
+		break;
+	case RUN_SKIP:
+		r.status = ST_SKIP;
+		break;
+	case RUN_ERROR:
+		r.status = ST_ERROR;
+		break;
+	}
+	if (t->nseen > 1) {
+		/* The same scenario gave different outcomes: a flaky case is never a pass. */
+		buf_free(&detail);
+		buf_printf(&detail, "outcome differs between %d runs:", t->runs);
+		for (size_t i = 0; i < t->nseen; i++)
+			buf_printf(&detail, " %s×%d", t->seen[i], t->count[i]);
+		buf_printf(&detail, "; first run: %s", t->first.detail);
+		if (r.status == ST_PASS || r.status == ST_SKIP)
+			r.status = ST_FAIL;
+	}
+	if (st->opts->repeat > 1) {
+		char runs[16];
+		snprintf(runs, sizeof(runs), "%d", t->runs);
+		kv_set(&t->first.facts, "runs", runs);
+		r.facts = t->first.facts;
+	}
+	r.detail = detail.s ? detail.s : "";
+	report_add(&st->report, &r);
+	if (st->tap_stream) {
+		tap_case(st->tap_stream, ++st->tap_n, &st->report.cases[st->report.ncases - 1]);
+		fflush(st->tap_stream);
+	}
+	buf_free(&detail);
+}
+
+static void on_result(void *arg, size_t ci, int rep, const struct run_outcome *o, double ms)
+{
+	(void)rep;
+	struct run_state *st = arg;
+	struct tally *t = &st->tallies[ci];
+	tally_add(t, o, ms);
+	if (t->runs == st->opts->repeat)
+		finalize_case(st, ci);
+}
+
+static int write_reports(const struct run_state *st)
+{
+	char err[512];
+	int rc = 0;
+	if (st->opts->tap && report_write_file(st->opts->tap, tap_write, &st->report, err, sizeof(err)) < 0)
+		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
+	if (st->opts->junit && report_write_file(st->opts->junit, junit_write, &st->report, err, sizeof(err)) < 0)
+		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
+	if (st->opts->json && report_write_file(st->opts->json, json_write, &st->report, err, sizeof(err)) < 0)
+		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
+	return rc;
+}
+
+/* A file that failed to parse under --keep-going is one `error` result, so that the
+ * report says so instead of silently running fewer cases. */
+static void report_bad_files(struct run_state *st, const char *bad)
+{
+	for (const char *line = bad; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		char *msg = xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+		char *path = xstrndup(msg, strcspn(msg, ":"));
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		struct case_result r = { .id = (char *)base, .number = atoi(base), .title = "case file does not load",
+					 .group = "load", .expected = "", .observed = "", .status = ST_ERROR,
+					 .detail = msg, .rationale = "" };
+		report_add(&st->report, &r);
+		if (st->tap_stream)
+			tap_case(st->tap_stream, ++st->tap_n, &st->report.cases[st->report.ncases - 1]);
+		free(path);
+		free(msg);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { .jobs = 1, .repeat = 1, .timeout_s = 30 };
+	char err[1024], dirbuf[4096];
+	struct plan plan;
+	struct ns_id origin;
+	char *bad = NULL;
+
+	if (parse_run_opts(argc, argv, &o) < 0)
+		return EXIT_USAGE;
+	if (!o.cases_dir)
+		o.cases_dir = default_cases_dir(dirbuf, sizeof(dirbuf));
+	if (plan_load(o.cases_dir, &plan, o.keep_going, &bad, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sockreuse run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	plan_filter(&plan, o.include, o.ninclude, o.exclude, o.nexclude);
+	if (plan.ncases == 0 && !(bad && *bad)) {
+		fprintf(stderr, "sockreuse run: no case matches the filters\n");
+		plan_free(&plan);
+		return EXIT_USAGE;
+	}
+	if (check_writable(o.tap) < 0 || check_writable(o.junit) < 0 || check_writable(o.json) < 0) {
+		plan_free(&plan);
+		return EXIT_USAGE;
+	}
+	if (ns_current(&origin) < 0) {
+		fprintf(stderr, "sockreuse run: cannot read this process's network namespace\n");
+		return EXIT_USAGE;
+	}
+	if (become_ns_root(err, sizeof(err)) < 0) {
+		fprintf(stderr, "sockreuse run: %s\n", err);
+		return EXIT_USAGE;
+	}
+
+	struct run_state st = { .plan = &plan, .opts = &o };
+	struct utsname u;
+	uname(&u);
+	if (kver_parse(u.release, &st.kernel) < 0) {
+		fprintf(stderr, "sockreuse run: cannot read a version from kernel release '%s'\n", u.release);
+		return EXIT_USAGE;
+	}
+	runinfo_fill(&st.report.info, &origin);
+	st.tallies = xcalloc(plan.ncases, sizeof(*st.tallies));
+	if (!o.tap) {
+		st.tap_stream = stdout;
+		tap_begin(stdout);
+	}
+	report_bad_files(&st, bad);
+	double t0 = now_ms();
+	struct sched_opts so = { .jobs = o.jobs, .timeout_s = o.timeout_s, .repeat = o.repeat, .origin = &origin };
+	int rc = plan.ncases ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
+	st.report.info.duration_s = (now_ms() - t0) / 1000.0;
+	st.report.interrupted = rc == 1;
+	if (rc < 0)
+		fprintf(stderr, "sockreuse run: %s\n", err);
+	if (st.tap_stream)
+		tap_end(stdout, st.tap_n, &st.report);
+	int wrc = write_reports(&st);
+	struct summary s = report_summary(&st.report);
+	fprintf(stderr, "%zu passed, %zu failed, %zu skipped, %zu errors\n", s.pass, s.fail, s.skip, s.error);
+	if (rc == 1)
+		fprintf(stderr, "sockreuse run: interrupted; the reports hold the %zu cases that finished\n", s.total);
+
+	for (size_t i = 0; i < plan.ncases; i++)
+		tally_free(&st.tallies[i]);
+	free(st.tallies);
+	report_free(&st.report);
+	plan_free(&plan);
+	free(bad);
+	free(o.include);
+	free(o.exclude);
+	if (rc == 1)
+		return EXIT_INTERRUPTED;
+	if (rc < 0 || wrc < 0 || s.fail || s.error)
+		return EXIT_FAILED;
+	if (s.total && s.skip == s.total)
+		return EXIT_ALL_SKIPPED;
+	return EXIT_PASS;
+}

@@ -1,0 +1,47 @@
+/* sockreuse: a conformance suite for Linux socket address-reuse semantics. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fputs("usage: sockreuse COMMAND [OPTIONS]\n"
+	      "\n"
+	      "  run       run the cases, write TAP (stdout or --tap), JUnit (--junit), JSON (--json)\n"
+	      "  list      list case ids and titles\n"
+	      "  describe  show one case as documentation: scenario, expected outcome, why\n"
+	      "  compare   compare JSON reports from different kernels\n"
+	      "  doc       print the behaviour reference (docs/BEHAVIOUR.md) from cases and baselines\n"
+	      "\n"
+	      "  sockreuse COMMAND --help for a command's options; man sockreuse for the rest.\n"
+	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
+	      "4 everything skipped.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("sockreuse %s\n", SOCKREUSE_VERSION);
+		return 0;
+	}
+	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
+		{ "run", cmd_run }, { "list", cmd_list }, { "describe", cmd_describe },
+		{ "compare", compare_main }, { "doc", cmd_doc },
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "sockreuse: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

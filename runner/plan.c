@@ -1,0 +1,408 @@
+#include "plan.h"
+#include "expect.h"
+#include "steps.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values every case can use without declaring them. */
+static const struct kv builtins[] = {
+	{ "PORT", "4000" },
+	{ "PORT2", "4001" },
+	{ "RPORT", "5000" },
+	{ "RPORT2", "5001" },
+};
+
+char *subst_vars(const char *s, const struct kvlist *vars, char *err, size_t errlen)
+{
+	struct buf b = { 0 };
+	buf_add(&b, "");
+	while (*s) {
+		const char *open = strchr(s, '{');
+		if (!open) {
+			buf_add(&b, s);
+			break;
+		}
+		buf_addn(&b, s, (size_t)(open - s));
+		const char *close = strchr(open, '}');
+		if (!close) {
+			snprintf(err, errlen, "unclosed '{' in '%s'", open);
+			buf_free(&b);
+			return NULL;
+		}
+		char *name = xstrndup(open + 1, (size_t)(close - open - 1));
+		const char *val = kv_get(vars, name);
+		if (!val) {
+			snprintf(err, errlen, "unknown variable {%s}", name);
+			free(name);
+			buf_free(&b);
+			return NULL;
+		}
+		free(name);
+		buf_add(&b, val);
+		s = close + 1;
+	}
+	return b.s;
+}
+
+static int pos_fail(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *msg)
+{
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	snprintf(err, errlen, "%s:%d:%d: %s", cf->path, pos.line, pos.col, m);
+	return -1;
+}
+
+/* A name a condition may test: a matrix axis, a param, a let, a sysctl.<name>, a built-in. */
+static int name_known(const struct case_file *cf, const char *name)
+{
+	if (strcmp(name, "kernel") == 0 || strcmp(name, "topology") == 0)
+		return 1;
+	for (size_t i = 0; i < cf->naxes; i++)
+		if (strcmp(cf->axes[i].name, name) == 0)
+			return 1;
+	if (kv_get(&cf->params, name))
+		return 1;
+	for (size_t i = 0; i < cf->nlets; i++)
+		if (strcmp(cf->lets[i].name, name) == 0)
+			return 1;
+	if (strncmp(name, "sysctl.", 7) == 0 && kv_get(&cf->sysctls, name + 7))
+		return 1;
+	return 0;
+}
+
+static int check_conds(const struct case_file *cf, const struct condlist *cl, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		if (!name_known(cf, cl->v[i].key)) {
+			char m[256];
+			snprintf(m, sizeof(m), "condition on '%s', which is no matrix, param, let or sysctl of this case",
+				 cl->v[i].key);
+			return pos_fail(cf, cl->v[i].pos, err, errlen, m);
+		}
+	}
+	return 0;
+}
+
+static int check_file(const struct case_file *cf, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cf->nexcludes; i++)
+		if (check_conds(cf, &cf->excludes[i], err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < cf->nlets; i++)
+		if (check_conds(cf, &cf->lets[i].when, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < cf->nexpects; i++)
+		if (check_conds(cf, &cf->expects[i].when, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < cf->setup.n; i++)
+		if (check_conds(cf, &cf->setup.v[i].when, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < cf->test.n; i++)
+		if (check_conds(cf, &cf->test.v[i].when, err, errlen) < 0)
+			return -1;
+	const struct steplist *lists[] = { &cf->setup, &cf->test };
+	for (size_t l = 0; l < 2; l++) {
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			char m[400];
+			if (step_check(&lists[l]->v[i], m, sizeof(m)) < 0)
+				return pos_fail(cf, lists[l]->v[i].pos, err, errlen, m);
+		}
+	}
+	return 0;
+}
+
+static int subst_steps(const struct case_file *cf, const struct steplist *in, const struct kvlist *vars,
+		       struct steplist *out, char *err, size_t errlen)
+{
+	out->n = 0;
+	out->v = xcalloc(in->n, sizeof(*out->v));
+	for (size_t i = 0; i < in->n; i++) {
+		const struct step *s = &in->v[i];
+		if (!conds_hold_any_kernel(&s->when, vars))
+			continue;
+		struct step *d = &out->v[out->n++];
+		d->pos = s->pos;
+		d->argc = s->argc;
+		d->argv = xcalloc((size_t)s->argc + 1, sizeof(char *));
+		for (int j = 0; j < s->argc; j++) {
+			char m[256];
+			d->argv[j] = subst_vars(s->argv[j], vars, m, sizeof(m));
+			if (!d->argv[j])
+				return pos_fail(cf, s->pos, err, errlen, m);
+		}
+	}
+	return 0;
+}
+
+static int resolve_lets(const struct case_file *cf, struct kvlist *vars, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cf->nlets; i++) {
+		const struct let_rule *r = &cf->lets[i];
+		int done = 0;
+		/* The first rule for a name whose conditions hold wins: skip names already set by a let. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cf->lets[j].name, r->name) == 0 && conds_hold_any_kernel(&cf->lets[j].when, vars))
+				done = 1;
+		if (done || !conds_hold_any_kernel(&r->when, vars))
+			continue;
+		char m[256];
+		char *v = subst_vars(r->value, vars, m, sizeof(m));
+		if (!v)
+			return pos_fail(cf, r->pos, err, errlen, m);
+		kv_set(vars, r->name, v);
+		free(v);
+	}
+	return 0;
+}
+
+static int build_instance(struct plan *p, const struct case_file *cf, const size_t *cell, char *err, size_t errlen)
+{
+	struct case_inst ci = { .cf = cf, .timeout_s = cf->timeout_s };
+	struct buf id = { 0 };
+	char m[256];
+	int rc = -1;
+
+	buf_printf(&id, "%04d", cf->number);
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		kv_set(&ci.vars, builtins[i].key, builtins[i].val);
+	for (size_t a = 0; a < cf->naxes; a++) {
+		const char *v = cf->axes[a].vals[cell[a]];
+		kv_set(&ci.vars, cf->axes[a].name, v);
+		kv_set(&ci.params, cf->axes[a].name, v);
+		buf_printf(&id, "/%s=%s", cf->axes[a].name, v);
+	}
+	for (size_t i = 0; i < cf->nexcludes; i++) {
+		if (conds_hold_any_kernel(&cf->excludes[i], &ci.vars)) {
+			rc = 0;  /* not an error: this cell is not a scenario */
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < cf->params.n; i++) {
+		char *v = subst_vars(cf->params.v[i].val, &ci.vars, m, sizeof(m));
+		if (!v) {
+			snprintf(err, errlen, "%s: param %s: %s", cf->path, cf->params.v[i].key, m);
+			goto out;
+		}
+		kv_set(&ci.vars, cf->params.v[i].key, v);
+		kv_set(&ci.params, cf->params.v[i].key, v);
+		free(v);
+	}
+	if (resolve_lets(cf, &ci.vars, err, errlen) < 0)
+		goto out;
+	ci.topology = subst_vars(cf->topology, &ci.vars, m, sizeof(m));
+	if (!ci.topology || (strcmp(ci.topology, "loopback") && strcmp(ci.topology, "pair"))) {
+		snprintf(err, errlen, "%s: topology: %s", cf->path, ci.topology ? "expected loopback or pair" : m);
+		goto out;
+	}
+	kv_set(&ci.vars, "topology", ci.topology);
+	kv_set(&ci.params, "topology", ci.topology);
+	for (size_t i = 0; i < cf->sysctls.n; i++) {
+		char *v = subst_vars(cf->sysctls.v[i].val, &ci.vars, m, sizeof(m));
+		if (!v) {
+			snprintf(err, errlen, "%s: sysctl %s: %s", cf->path, cf->sysctls.v[i].key, m);
+			goto out;
+		}
+		char *pname = xasprintf("sysctl.%s", cf->sysctls.v[i].key);
+		kv_set(&ci.sysctls, cf->sysctls.v[i].key, v);
+		kv_set(&ci.params, pname, v);
+		kv_set(&ci.vars, pname, v);
+		free(pname);
+		free(v);
+	}
+	ci.title = subst_vars(cf->title, &ci.vars, m, sizeof(m));
+	if (!ci.title) {
+		snprintf(err, errlen, "%s: title: %s", cf->path, m);
+		goto out;
+	}
+	if (subst_steps(cf, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
+	    subst_steps(cf, &cf->test, &ci.vars, &ci.test, err, errlen) < 0)
+		goto out;
+	ci.id = id.s;
+	id.s = NULL;
+	p->cases = xrealloc(p->cases, (p->ncases + 1) * sizeof(*p->cases));
+	p->cases[p->ncases++] = ci;
+	return 0;
+out:
+	buf_free(&id);
+	free(ci.title);
+	free(ci.topology);
+	kv_free(&ci.vars);
+	kv_free(&ci.params);
+	kv_free(&ci.sysctls);
+	for (size_t i = 0; i < ci.setup.n; i++) {
+		for (int j = 0; j < ci.setup.v[i].argc; j++)
+			free(ci.setup.v[i].argv[j]);
+		free(ci.setup.v[i].argv);
+	}
+	free(ci.setup.v);
+	for (size_t i = 0; i < ci.test.n; i++) {
+		for (int j = 0; j < ci.test.v[i].argc; j++)
+			free(ci.test.v[i].argv[j]);
+		free(ci.test.v[i].argv);
+	}
+	free(ci.test.v);
+	return rc;
+}
+
+int plan_expand(struct plan *p, const struct case_file *cf, char *err, size_t errlen)
+{
+	if (check_file(cf, err, errlen) < 0)
+		return -1;
+	size_t *cell = xcalloc(cf->naxes + 1, sizeof(size_t));
+	size_t before = p->ncases;
+	int rc = 0;
+	for (;;) {
+		if (build_instance(p, cf, cell, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		/* Odometer over the axes, the last one turning fastest. */
+		size_t a = cf->naxes;
+		while (a > 0) {
+			if (++cell[a - 1] < cf->axes[a - 1].nvals)
+				break;
+			cell[a - 1] = 0;
+			a--;
+		}
+		if (a == 0)
+			break;
+	}
+	free(cell);
+	if (rc == 0 && p->ncases == before) {
+		snprintf(err, errlen, "%s: every matrix cell is excluded: the file has no case", cf->path);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int is_case_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".case") == 0;
+}
+
+int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char *err, size_t errlen)
+{
+	struct dirent **names;
+	memset(p, 0, sizeof(*p));
+	int n = scandir(dir, &names, is_case_file, alphasort);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct buf badlist = { 0 };
+	int rc = 0;
+	p->files = xcalloc((size_t)n, sizeof(*p->files));
+	for (int i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+		struct case_file *cf = &p->files[p->nfiles];
+		int ok = casefile_load(path, cf, err, errlen) == 0;
+		if (ok) {
+			for (size_t j = 0; j < p->nfiles; j++) {
+				if (p->files[j].number == cf->number) {
+					snprintf(err, errlen, "%s:1:1: case number %04d is also used by %s", path, cf->number,
+						 p->files[j].path);
+					ok = 0;
+					casefile_free(cf);
+					break;
+				}
+			}
+		}
+		if (ok) {
+			p->nfiles++;
+			size_t before = p->ncases;
+			if (plan_expand(p, cf, err, errlen) < 0) {
+				ok = 0;
+				p->ncases = before;  /* instances of a half-expanded file are dropped */
+			}
+		}
+		free(path);
+		if (!ok) {
+			if (!keep_going) {
+				rc = -1;
+				break;
+			}
+			buf_printf(&badlist, "%s\n", err);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (bad)
+		*bad = badlist.s;
+	else
+		buf_free(&badlist);
+	if (rc == 0 && p->ncases == 0 && !badlist.len) {
+		snprintf(err, errlen, "%s: no *.case files", dir);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int matches_any(const char *id, char **globs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(globs[i], id, 0) == 0)
+			return 1;
+	return 0;
+}
+
+void plan_filter(struct plan *p, char **include, size_t ninclude, char **exclude, size_t nexclude)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < p->ncases; i++) {
+		struct case_inst *c = &p->cases[i];
+		int in = (!ninclude || matches_any(c->id, include, ninclude)) && !matches_any(c->id, exclude, nexclude);
+		if (in)
+			p->cases[keep++] = *c;
+		/* Dropped instances keep their memory until plan_free; they are few and short-lived. */
+		else
+			free(c->id), free(c->title), free(c->topology), kv_free(&c->vars), kv_free(&c->params),
+				kv_free(&c->sysctls);
+	}
+	p->ncases = keep;
+}
+
+const struct case_inst *plan_find(const struct plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->ncases; i++)
+		if (strcmp(p->cases[i].id, id) == 0)
+			return &p->cases[i];
+	return NULL;
+}
+
+static void steplist_free(struct steplist *sl)
+{
+	for (size_t i = 0; i < sl->n; i++) {
+		for (int j = 0; j < sl->v[i].argc; j++)
+			free(sl->v[i].argv[j]);
+		free(sl->v[i].argv);
+	}
+	free(sl->v);
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->ncases; i++) {
+		struct case_inst *c = &p->cases[i];
+		free(c->id);
+		free(c->title);
+		free(c->topology);
+		kv_free(&c->vars);
+		kv_free(&c->params);
+		kv_free(&c->sysctls);
+		steplist_free(&c->setup);
+		steplist_free(&c->test);
+	}
+	free(p->cases);
+	for (size_t i = 0; i < p->nfiles; i++)
+		casefile_free(&p->files[i]);
+	free(p->files);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,42 @@
+/* The plan: every case file expanded over its matrix into case instances with stable ids. */
+#ifndef SOCKREUSE_PLAN_H
+#define SOCKREUSE_PLAN_H
+#include <stddef.h>
+#include "casefile.h"
+#include "kv.h"
+
+struct case_inst {
+	const struct case_file *cf;
+	char *id;              /* "0110/family=inet/state=TIME_WAIT/..." */
+	char *title;           /* {var} filled in */
+	char *topology;        /* "loopback" or "pair" */
+	struct kvlist vars;    /* matrix cell + params + lets + built-ins (PORT ...): for {var} and conditions */
+	struct kvlist params;  /* what reports show: matrix cell, params, topology, sysctl.<name> */
+	struct kvlist sysctls; /* name -> value, {var} filled in */
+	struct steplist setup, test;  /* argv with {var} filled in */
+	double timeout_s;
+};
+
+struct plan {
+	struct case_file *files;
+	size_t nfiles;
+	struct case_inst *cases;
+	size_t ncases;
+};
+
+/* Loads every *.case file of dir (sorted by name) and expands it. Returns 0, or -1 with
+ * "file:line:col: message" in err for the first bad file. With keep_going, a bad file is
+ * skipped instead and its message appended to *bad (one per line; caller frees). */
+int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char *err, size_t errlen);
+/* Expands one parsed file into p (used by plan_load and by tests). Same contract. */
+int plan_expand(struct plan *p, const struct case_file *cf, char *err, size_t errlen);
+/* Keeps only instances whose id matches one of the include globs (all when none) and none of the excludes. */
+void plan_filter(struct plan *p, char **include, size_t ninclude, char **exclude, size_t nexclude);
+const struct case_inst *plan_find(const struct plan *p, const char *id);
+void plan_free(struct plan *p);
+
+/* Replaces {name} in s with its value in vars. Returns a new string, or NULL with
+ * err naming the unknown variable. */
+char *subst_vars(const char *s, const struct kvlist *vars, char *err, size_t errlen);
+
+#endif

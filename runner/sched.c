@@ -1,0 +1,292 @@
+#include "sched.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+/* Outcome wire format: one "key\tvalue\n" line per field; \t, \n and \\ in values escaped. */
+static void put_field(struct buf *b, const char *key, const char *val)
+{
+	buf_printf(b, "%s\t", key);
+	for (const char *c = val; *c; c++) {
+		if (*c == '\n')
+			buf_add(b, "\\n");
+		else if (*c == '\t')
+			buf_add(b, "\\t");
+		else if (*c == '\\')
+			buf_add(b, "\\\\");
+		else
+			buf_addn(b, c, 1);
+	}
+	buf_add(b, "\n");
+}
+
+void outcome_encode(const struct run_outcome *o, struct buf *out)
+{
+	static const char *kinds[] = { [RUN_DONE] = "done", [RUN_SKIP] = "skip", [RUN_ERROR] = "error" };
+	put_field(out, "kind", kinds[o->kind]);
+	put_field(out, "observed", o->observed);
+	put_field(out, "detail", o->detail);
+	for (size_t i = 0; i < o->facts.n; i++) {
+		char *k = xasprintf("fact.%s", o->facts.v[i].key);
+		put_field(out, k, o->facts.v[i].val);
+		free(k);
+	}
+}
+
+static char *unescape(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1), *d = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n) {
+			i++;
+			*d++ = s[i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i];
+		} else {
+			*d++ = s[i];
+		}
+	}
+	*d = '\0';
+	return out;
+}
+
+int outcome_decode(const char *s, size_t len, struct run_outcome *o)
+{
+	const char *end = s + len;
+	int have_kind = 0;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *tab = memchr(s, '\t', (size_t)(end - s));
+		if (!nl || !tab || tab > nl)
+			return -1;
+		char *key = xstrndup(s, (size_t)(tab - s));
+		char *val = unescape(tab + 1, (size_t)(nl - tab - 1));
+		if (strcmp(key, "kind") == 0) {
+			have_kind = 1;
+			o->kind = strcmp(val, "done") == 0 ? RUN_DONE : strcmp(val, "skip") == 0 ? RUN_SKIP : RUN_ERROR;
+		} else if (strcmp(key, "observed") == 0) {
+			snprintf(o->observed, sizeof(o->observed), "%s", val);
+		} else if (strcmp(key, "detail") == 0) {
+			snprintf(o->detail, sizeof(o->detail), "%s", val);
+		} else if (strncmp(key, "fact.", 5) == 0) {
+			kv_set(&o->facts, key + 5, val);
+		}
+		free(key);
+		free(val);
+		s = nl + 1;
+	}
+	return have_kind ? 0 : -1;
+}
+
+struct child {
+	pid_t pid;
+	int fd;               /* read end of the result pipe */
+	size_t case_index;
+	int rep;
+	double started, deadline;
+	struct buf out;
+	int timed_out;
+};
+
+static void child_main(const struct case_inst *ci, const struct ns_id *origin, int wfd)
+{
+	struct run_outcome o = { .kind = RUN_ERROR };
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	/* Its own process group, so that a timeout kills helpers too; and die with the runner. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWNET) < 0)
+		snprintf(o.detail, sizeof(o.detail), "unshare(CLONE_NEWNET): %s", strerror(errno));
+	else if (!ns_is_private(origin))
+		snprintf(o.detail, sizeof(o.detail), "still in the runner's namespace after unshare: refusing to run");
+	else
+		case_execute(ci, origin, &o);
+	struct buf b = { 0 };
+	outcome_encode(&o, &b);
+	for (size_t off = 0; off < b.len;) {
+		ssize_t n = write(wfd, b.s + off, b.len - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	_exit(0);
+}
+
+static int start_child(const struct plan *p, const struct sched_opts *o, size_t ci, int rep, struct child *c,
+		       char *err, size_t errlen)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(&p->cases[ci], o->origin, fds[1]);
+	}
+	/* Non-blocking, so that one slow child never stalls reading the others. */
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	setpgid(pid, pid);  /* also here, so that a kill before the child ran setpgid still works */
+	close(fds[1]);
+	double t = p->cases[ci].timeout_s > 0 ? p->cases[ci].timeout_s : o->timeout_s;
+	*c = (struct child){ .pid = pid, .fd = fds[0], .case_index = ci, .rep = rep, .started = now_ms() };
+	c->deadline = c->started + t * 1000.0;
+	return 0;
+}
+
+static void finish_child(struct child *c, const struct plan *p, const struct sched_opts *o, sched_result_fn cb,
+			 void *arg)
+{
+	int status = 0;
+	struct run_outcome out = { .kind = RUN_ERROR };
+	close(c->fd);
+	waitpid(c->pid, &status, 0);
+	double ms = now_ms() - c->started;
+	if (c->timed_out) {
+		double t = p->cases[c->case_index].timeout_s > 0 ? p->cases[c->case_index].timeout_s : o->timeout_s;
+		snprintf(out.detail, sizeof(out.detail), "timed out after %.1f s: killed", t);
+	} else if (outcome_decode(c->out.s ? c->out.s : "", c->out.len, &out) < 0) {
+		if (WIFSIGNALED(status))
+			snprintf(out.detail, sizeof(out.detail), "the case's process died of signal %d (%s)",
+				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(out.detail, sizeof(out.detail), "the case's process exited (%d) without a result",
+				 WEXITSTATUS(status));
+	}
+	cb(arg, c->case_index, c->rep, &out, ms);
+	kv_free(&out.facts);
+	buf_free(&c->out);
+}
+
+static int stop_signal_fd(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, old);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn cb, void *arg, char *err,
+	      size_t errlen)
+{
+	size_t total = p->ncases * (size_t)o->repeat, next = 0, running = 0;
+	int jobs = o->jobs > 0 ? o->jobs : 1, interrupted = 0, rc = 0;
+	struct child *kids = xcalloc((size_t)jobs, sizeof(*kids));
+	struct pollfd *pfd = xcalloc((size_t)jobs + 1, sizeof(*pfd));
+	sigset_t oldmask;
+	int sfd = stop_signal_fd(&oldmask);
+	if (sfd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		free(kids);
+		free(pfd);
+		return -1;
+	}
+	for (int i = 0; i < jobs; i++)
+		kids[i].pid = 0;
+
+	while ((next < total && !interrupted) || running) {
+		/* Fill free slots: repetitions of one case are spread out (case-major order would
+		 * run a case's repeats side by side). */
+		for (int i = 0; i < jobs && next < total && !interrupted; i++) {
+			if (kids[i].pid)
+				continue;
+			size_t ci = next % p->ncases;
+			int rep = (int)(next / p->ncases);
+			if (start_child(p, o, ci, rep, &kids[i], err, errlen) < 0) {
+				rc = -1;
+				interrupted = 1;
+				break;
+			}
+			next++;
+			running++;
+		}
+		double now = now_ms(), wake = now + 1000;
+		int n = 0;
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		for (int i = 0; i < jobs; i++) {
+			if (!kids[i].pid)
+				continue;
+			pfd[n++] = (struct pollfd){ .fd = kids[i].fd, .events = POLLIN };
+			if (kids[i].deadline < wake)
+				wake = kids[i].deadline;
+		}
+		int timeout = wake > now ? (int)(wake - now) + 1 : 0;
+		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			interrupted = 1;
+			for (int i = 0; i < jobs; i++)
+				if (kids[i].pid)
+					kill(-kids[i].pid, SIGKILL);
+		}
+		now = now_ms();
+		for (int i = 0; i < jobs; i++) {
+			struct child *c = &kids[i];
+			if (!c->pid)
+				continue;
+			char chunk[4096];
+			ssize_t r = read(c->fd, chunk, sizeof(chunk));
+			if (r > 0) {
+				buf_addn(&c->out, chunk, (size_t)r);
+				continue;
+			}
+			if (r < 0 && errno == EAGAIN)
+				goto check_deadline;
+			if (r < 0 && errno == EINTR)
+				continue;
+			/* EOF: the child is done (or was killed). An interrupted run reports only runs
+			 * that completed on their own. */
+			if (interrupted && !c->out.len) {
+				close(c->fd);
+				waitpid(c->pid, NULL, 0);
+				buf_free(&c->out);
+			} else {
+				finish_child(c, p, o, cb, arg);
+			}
+			c->pid = 0;
+			running--;
+			continue;
+		check_deadline:
+			if (now > c->deadline && !c->timed_out) {
+				c->timed_out = 1;
+				kill(-c->pid, SIGKILL);
+			}
+		}
+	}
+	close(sfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	free(kids);
+	free(pfd);
+	if (rc < 0)
+		return -1;
+	return interrupted ? 1 : 0;
+}

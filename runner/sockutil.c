@@ -1,0 +1,239 @@
+/* Names and addresses: errno and TCP state names, address words, slot bookkeeping. */
+#include "exec.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/tcp.h>
+
+enum step_rc ctx_error(struct exec_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+	return STEP_ERROR;
+}
+
+enum step_rc ctx_skip(struct exec_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+	return STEP_SKIP;
+}
+
+enum step_rc ctx_errno(struct exec_ctx *x, int e, const char *what)
+{
+	if (x->in_test) {
+		x->err_no = e;
+		snprintf(x->msg, sizeof(x->msg), "%s: %s", what, errno_name(e));
+		return STEP_ERRNO;
+	}
+	return ctx_error(x, "setup: %s failed: %s (%s)", what, errno_name(e), strerror(e));
+}
+
+struct sock_slot *slot_find(struct exec_ctx *x, const char *name)
+{
+	for (size_t i = 0; i < x->nsocks; i++)
+		if (strcmp(x->socks[i].name, name) == 0)
+			return &x->socks[i];
+	return NULL;
+}
+
+struct sock_slot *slot_new(struct exec_ctx *x, const char *name)
+{
+	struct sock_slot *s = slot_find(x, name);
+	if (s)
+		return s;  /* a name may be reused once its socket is closed */
+	if (x->nsocks == MAX_SOCKS || strlen(name) >= sizeof(s->name))
+		return NULL;
+	s = &x->socks[x->nsocks++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->fd = -1;
+	return s;
+}
+
+enum step_rc ctx_enter(struct exec_ctx *x, int h)
+{
+	if (x->host == h)
+		return STEP_OK;
+	if (h == HOST_B && x->topo.kind != TOPO_PAIR)
+		return ctx_error(x, "host b exists only on the pair topology");
+	char err[256];
+	if (topo_enter(&x->topo, h, err, sizeof(err)) < 0)
+		return ctx_error(x, "%s", err);
+	x->host = h;
+	return STEP_OK;
+}
+
+int family_parse(const char *s)
+{
+	if (strcmp(s, "inet") == 0)
+		return AF_INET;
+	if (strcmp(s, "inet6") == 0)
+		return AF_INET6;
+	return -1;
+}
+
+int addr_resolve(struct exec_ctx *x, const char *word, int family, unsigned short port,
+		 struct sockaddr_storage *ss, socklen_t *len)
+{
+	const struct topo *t = &x->topo;
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		if (strcmp(word, "host") == 0)
+			sin->sin_addr = t->a4[HOST_A];
+		else if (strcmp(word, "host2") == 0)
+			sin->sin_addr = t->a4_second;
+		else if (strcmp(word, "peer") == 0)
+			sin->sin_addr = t->a4[HOST_B];
+		else if (strcmp(word, "any") == 0)
+			sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		else if (strcmp(word, "unassigned") == 0)
+			sin->sin_addr = t->unassigned4;
+		else if (strcmp(word, "loopback") == 0)
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else if (inet_pton(AF_INET, word, &sin->sin_addr) != 1) {
+			ctx_error(x, "'%s' is no address word (host, host2, peer, any, unassigned, loopback) "
+				     "nor an IPv4 address", word);
+			return -1;
+		}
+		return 0;
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	*len = sizeof(*sin6);
+	if (strcmp(word, "host") == 0)
+		sin6->sin6_addr = t->a6[HOST_A];
+	else if (strcmp(word, "host2") == 0)
+		sin6->sin6_addr = t->a6_second;
+	else if (strcmp(word, "peer") == 0)
+		sin6->sin6_addr = t->a6[HOST_B];
+	else if (strcmp(word, "any") == 0)
+		sin6->sin6_addr = in6addr_any;
+	else if (strcmp(word, "unassigned") == 0)
+		sin6->sin6_addr = t->unassigned6;
+	else if (strcmp(word, "loopback") == 0)
+		sin6->sin6_addr = in6addr_loopback;
+	else if (inet_pton(AF_INET6, word, &sin6->sin6_addr) != 1) {
+		ctx_error(x, "'%s' is no address word (host, host2, peer, any, unassigned, loopback) "
+			     "nor an IPv6 address", word);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned short sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+const char *errno_name(int e)
+{
+	static const struct { int e; const char *name; } names[] = {
+		{ EADDRINUSE, "EADDRINUSE" }, { EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { EINVAL, "EINVAL" },
+		{ EACCES, "EACCES" }, { EPERM, "EPERM" }, { ECONNREFUSED, "ECONNREFUSED" },
+		{ EISCONN, "EISCONN" }, { EALREADY, "EALREADY" }, { EINPROGRESS, "EINPROGRESS" },
+		{ ETIMEDOUT, "ETIMEDOUT" }, { ENOPROTOOPT, "ENOPROTOOPT" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ ENOENT, "ENOENT" }, { EAFNOSUPPORT, "EAFNOSUPPORT" }, { ENETUNREACH, "ENETUNREACH" },
+		{ EHOSTUNREACH, "EHOSTUNREACH" }, { ECONNRESET, "ECONNRESET" }, { ENOTCONN, "ENOTCONN" },
+		{ EAGAIN, "EAGAIN" }, { EBADF, "EBADF" }, { ENOBUFS, "ENOBUFS" }, { EPIPE, "EPIPE" },
+		{ EDESTADDRREQ, "EDESTADDRREQ" }, { ENOTSOCK, "ENOTSOCK" }, { EMFILE, "EMFILE" },
+		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" }, { ENODEV, "ENODEV" }, { EROFS, "EROFS" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	return "EUNKNOWN";
+}
+
+static const char *const state_names[] = {
+	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT", [TCP_SYN_RECV] = "SYN_RECV",
+	[TCP_FIN_WAIT1] = "FIN_WAIT1", [TCP_FIN_WAIT2] = "FIN_WAIT2", [TCP_TIME_WAIT] = "TIME_WAIT",
+	[TCP_CLOSE] = "CLOSED", [TCP_CLOSE_WAIT] = "CLOSE_WAIT", [TCP_LAST_ACK] = "LAST_ACK",
+	[TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
+};
+/* The kernel's TCP_NEW_SYN_RECV: a request socket, which sock_diag reports for SYN_RECV. */
+#define TCP_NEW_SYN_RECV_STATE 12
+
+int tcp_state_parse(const char *name)
+{
+	if (strcmp(name, "BOUND") == 0)
+		return TCP_CLOSE;
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (state_names[i] && strcmp(state_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *tcp_state_name(int state)
+{
+	if (state == TCP_NEW_SYN_RECV_STATE)
+		return "SYN_RECV";
+	if (state >= 0 && (size_t)state < sizeof(state_names) / sizeof(state_names[0]) && state_names[state])
+		return state_names[state];
+	return "UNKNOWN";
+}
+
+static int fd_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	return ti.tcpi_state;
+}
+
+int slot_state(struct exec_ctx *x, const struct sock_slot *s)
+{
+	if (s->fd >= 0)
+		return fd_state(s->fd);
+	if (ctx_enter(x, s->host) != STEP_OK)
+		return -1;
+	struct diag_sock found[16];
+	int n = diag_tcp(s->family, s->lport, s->rport, found, 16, NULL, 0);
+	if (n <= 0)
+		return -1;
+	/* A port may be shared (a listener and a child, or the request socket and its
+	 * listener): the most advanced connection state among them is the one sought. */
+	for (int i = 0; i < n && i < 16; i++)
+		if (found[i].state != TCP_LISTEN)
+			return found[i].state == TCP_NEW_SYN_RECV_STATE ? TCP_SYN_RECV : found[i].state;
+	return found[0].state;
+}
+
+enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state)
+{
+	double deadline = now_ms() + STATE_DEADLINE_MS;
+	int seen = -1;
+	for (unsigned spins = 0;; spins++) {
+		seen = slot_state(x, s);
+		if (seen == state)
+			return STEP_OK;
+		if (now_ms() > deadline)
+			break;
+		/* Poll the kernel's view: yield at first (loopback events complete within a few
+		 * scheduling rounds), then back off briefly so a slow machine is not spun hard. */
+		if (spins < 50)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+	return ctx_error(x, "%s did not reach %s within %.0f ms (kernel reports %s)", s->name, tcp_state_name(state),
+			 STATE_DEADLINE_MS, seen < 0 ? "no such socket" : tcp_state_name(seen));
+}

@@ -1,0 +1,363 @@
+/* TCP state drivers: `occupy NAME STATE SIDE ADDRESS PORT [reuseaddr=B] [reuseport=B]`
+ * leaves host A's ADDRESS:PORT held by a socket in STATE and verifies that state from the
+ * kernel before the case goes on.
+ *
+ * SIDE says which end of the connection holds the port: `active` is the end that
+ * connected (its port was bound before connect()), `passive` the end accept() returned
+ * (it inherited the port of a listener, which is closed once the connection is accepted,
+ * so that only the connection holds the port). The other end, the remote, is on host B
+ * (pair topology) or on host A itself (loopback).
+ *
+ * States where one end must not hear from the other (SYN_SENT, SYN_RECV, FIN_WAIT1,
+ * CLOSING, LAST_ACK) drop one direction on the pair topology, so no state waits on a timer
+ * or a race. Closing states are reached with close(), as when a server process exits: the
+ * occupant is then an orphan (or a TIME_WAIT socket) and is read back with sock_diag. */
+#include "exec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/tcp.h>
+
+struct occupy_req {
+	const char *name;
+	int state;            /* kernel TCP state; TCP_CLOSE for BOUND */
+	const char *state_name;
+	int passive;
+	const char *addr;
+	unsigned short port;
+	int reuseaddr, reuseport;
+	int family;
+	char listener_name[48], remote_name[48];  /* the helper sockets: NAME.listener, NAME.remote */
+};
+
+/* The sockets of the connection being driven. */
+struct conn {
+	struct sock_slot *occ;       /* the end holding ADDRESS:PORT */
+	struct sock_slot *remote;    /* the other end */
+	struct sock_slot *listener;  /* the listener that accepted (passive) or the remote's (active) */
+	int remote_host;
+	const char *remote_addr;     /* the remote's address word, seen from host A */
+};
+
+static enum step_rc make_sock(struct exec_ctx *x, const char *name, int host, int family, struct sock_slot **out)
+{
+	enum step_rc rc = ctx_enter(x, host);
+	if (rc != STEP_OK)
+		return rc;
+	struct sock_slot *s = slot_new(x, name);
+	if (!s)
+		return ctx_error(x, "too many sockets");
+	if (s->fd >= 0)
+		return ctx_error(x, "occupy: the name '%s' is already taken", name);
+	s->fd = socket(family, SOCK_STREAM, 0);
+	if (s->fd < 0)
+		return ctx_errno(x, errno, "socket");
+	s->family = family;
+	s->type = SOCK_STREAM;
+	s->host = host;
+	s->lport = s->rport = 0;
+	*out = s;
+	return STEP_OK;
+}
+
+static enum step_rc set_flag(struct exec_ctx *x, struct sock_slot *s, int opt, int on, const char *what)
+{
+	if (on && setsockopt(s->fd, SOL_SOCKET, opt, &on, sizeof(on)) < 0)
+		return ctx_errno(x, errno, what);
+	return STEP_OK;
+}
+
+static enum step_rc bind_to(struct exec_ctx *x, struct sock_slot *s, const char *addr, unsigned short port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (addr_resolve(x, addr, s->family, port, &ss, &len) < 0)
+		return STEP_ERROR;
+	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
+		return ctx_errno(x, errno, "bind");
+	s->lport = port;
+	return STEP_OK;
+}
+
+/* Starts a connect without waiting: the state waits that follow are the synchronisation. */
+static enum step_rc connect_start(struct exec_ctx *x, struct sock_slot *s, const char *addr, unsigned short port)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len, ml = sizeof(me);
+	if (ctx_enter(x, s->host) != STEP_OK || addr_resolve(x, addr, s->family, port, &ss, &len) < 0)
+		return STEP_ERROR;
+	int fl = fcntl(s->fd, F_GETFL);
+	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
+	int e = connect(s->fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+	fcntl(s->fd, F_SETFL, fl);
+	if (e && e != EINPROGRESS)
+		return ctx_errno(x, e, "connect");
+	s->rport = port;
+	if (getsockname(s->fd, (struct sockaddr *)&me, &ml) == 0)
+		s->lport = sockaddr_port(&me);
+	return STEP_OK;
+}
+
+static enum step_rc accept_into(struct exec_ctx *x, struct sock_slot *l, const char *name, struct sock_slot **out)
+{
+	if (ctx_enter(x, l->host) != STEP_OK)
+		return STEP_ERROR;
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	if (poll(&pfd, 1, (int)STATE_DEADLINE_MS) != 1)
+		return ctx_error(x, "no connection reached the listener within %.0f ms", STATE_DEADLINE_MS);
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+	if (fd < 0)
+		return ctx_errno(x, errno, "accept");
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	struct sock_slot *s = slot_new(x, name);
+	if (!s || s->fd >= 0) {
+		close(fd);
+		return ctx_error(x, "occupy: cannot name the accepted socket '%s'", name);
+	}
+	s->fd = fd;
+	s->family = l->family;
+	s->type = SOCK_STREAM;
+	s->host = l->host;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		s->lport = sockaddr_port(&ss);
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		s->rport = sockaddr_port(&ss);
+	*out = s;
+	return STEP_OK;
+}
+
+static void close_slot(struct sock_slot *s)
+{
+	if (s && s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
+static enum step_rc drop(struct exec_ctx *x, int from)
+{
+	char err[256];
+	if (topo_drop(&x->topo, from, true, err, sizeof(err)) < 0)
+		return ctx_error(x, "%s", err);
+	return STEP_OK;
+}
+
+/* The occupant binds ADDRESS:PORT and connects out to the remote's listener. */
+static enum step_rc open_active(struct exec_ctx *x, const struct occupy_req *r, struct conn *c, int drop_syn)
+{
+	enum step_rc rc;
+	unsigned short rport = 5000;
+	if ((rc = make_sock(x, r->listener_name, c->remote_host, r->family, &c->listener)) ||
+	    (rc = bind_to(x, c->listener, c->remote_host == HOST_B ? "peer" : "host", rport)))
+		return rc;
+	if (listen(c->listener->fd, 16) < 0)
+		return ctx_errno(x, errno, "listen");
+	if ((rc = make_sock(x, r->name, HOST_A, r->family, &c->occ)) ||
+	    (rc = set_flag(x, c->occ, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
+	    (rc = set_flag(x, c->occ, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
+	    (rc = bind_to(x, c->occ, r->addr, r->port)))
+		return rc;
+	if (drop_syn && (rc = drop(x, HOST_A)))
+		return rc;
+	if ((rc = connect_start(x, c->occ, c->remote_addr, rport)))
+		return rc;
+	if (drop_syn)
+		return STEP_OK;
+	if ((rc = wait_state(x, c->occ, TCP_ESTABLISHED)))
+		return rc;
+	return accept_into(x, c->listener, r->remote_name, &c->remote);
+}
+
+/* The occupant is a listener on ADDRESS:PORT; the remote connects to it; the accepted
+ * connection becomes the occupant and the listener is closed. */
+static enum step_rc open_passive(struct exec_ctx *x, const struct occupy_req *r, struct conn *c, int stop_at_listen,
+				 int drop_synack)
+{
+	enum step_rc rc;
+	const char *target = strcmp(r->addr, "any") == 0 ? "host" : r->addr;
+	if ((rc = make_sock(x, stop_at_listen ? r->name : r->listener_name, HOST_A, r->family, &c->listener)) ||
+	    (rc = set_flag(x, c->listener, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
+	    (rc = set_flag(x, c->listener, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
+	    (rc = bind_to(x, c->listener, r->addr, r->port)))
+		return rc;
+	if (listen(c->listener->fd, 16) < 0)
+		return ctx_errno(x, errno, "listen");
+	c->occ = c->listener;
+	if (stop_at_listen && !drop_synack)
+		return STEP_OK;
+	if ((rc = make_sock(x, r->remote_name, c->remote_host, r->family, &c->remote)))
+		return rc;
+	if (drop_synack && (rc = drop(x, HOST_A)))
+		return rc;
+	if ((rc = connect_start(x, c->remote, target, r->port)))
+		return rc;
+	if (drop_synack)
+		return STEP_OK;
+	if ((rc = accept_into(x, c->listener, r->name, &c->occ)))
+		return rc;
+	close_slot(c->listener);
+	return STEP_OK;
+}
+
+static enum step_rc need_pair(struct exec_ctx *x, const struct occupy_req *r)
+{
+	if (x->topo.kind != TOPO_PAIR)
+		return ctx_error(x, "occupy %s needs the pair topology: one direction of the connection must be dropped",
+				 r->state_name);
+	return STEP_OK;
+}
+
+/* Drives an established connection on to the closing state asked for. */
+static enum step_rc close_to(struct exec_ctx *x, const struct occupy_req *r, struct conn *c)
+{
+	enum step_rc rc = STEP_OK;
+	switch (r->state) {
+	case TCP_ESTABLISHED:
+		break;
+	case TCP_FIN_WAIT1:  /* our FIN is never acknowledged */
+		if ((rc = need_pair(x, r)) || (rc = drop(x, c->remote_host)))
+			return rc;
+		close_slot(c->occ);
+		break;
+	case TCP_FIN_WAIT2:  /* our FIN acknowledged, the remote still open */
+		close_slot(c->occ);
+		break;
+	case TCP_CLOSE_WAIT:  /* the remote closed first, we did not */
+		close_slot(c->remote);
+		break;
+	case TCP_LAST_ACK:  /* the remote closed first; our FIN is never acknowledged */
+		if ((rc = need_pair(x, r)))
+			return rc;
+		close_slot(c->remote);
+		if ((rc = wait_state(x, c->occ, TCP_CLOSE_WAIT)) || (rc = drop(x, c->remote_host)))
+			return rc;
+		close_slot(c->occ);
+		break;
+	case TCP_CLOSING:
+		/* Our FIN is lost; the remote's FIN arrives while we wait for its ACK: simultaneous
+		 * close, made deterministic by dropping our side's packets. */
+		if ((rc = need_pair(x, r)) || (rc = drop(x, HOST_A)))
+			return rc;
+		close_slot(c->occ);
+		if ((rc = wait_state(x, c->occ, TCP_FIN_WAIT1)))
+			return rc;
+		close_slot(c->remote);
+		break;
+	case TCP_TIME_WAIT:  /* we closed first, then the remote */
+		close_slot(c->occ);
+		if ((rc = wait_state(x, c->occ, TCP_FIN_WAIT2)))
+			return rc;
+		close_slot(c->remote);
+		break;
+	default:
+		return ctx_error(x, "occupy: no driver for state %s", r->state_name);
+	}
+	return wait_state(x, c->occ, r->state);
+}
+
+static int flag_arg(const char *arg, const char *key, int *out)
+{
+	size_t n = strlen(key);
+	if (strncmp(arg, key, n) != 0 || arg[n] != '=')
+		return 0;
+	if (strcmp(arg + n + 1, "0") && strcmp(arg + n + 1, "1"))
+		return -1;
+	*out = arg[n + 1] == '1';
+	return 1;
+}
+
+static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct occupy_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = argv[1];
+	r->state_name = argv[2];
+	r->state = tcp_state_parse(argv[2]);
+	r->addr = argv[4];
+	snprintf(r->listener_name, sizeof(r->listener_name), "%.30s.listener", r->name);
+	snprintf(r->remote_name, sizeof(r->remote_name), "%.30s.remote", r->name);
+	const char *fam = kv_get(&x->ci->vars, "family");
+	r->family = family_parse(fam ? fam : "inet");
+	if (r->state < 0 || strcmp(argv[2], "CLOSED") == 0)
+		return ctx_error(x, "occupy: unknown state '%s'", argv[2]);
+	if (strcmp(argv[3], "active") && strcmp(argv[3], "passive"))
+		return ctx_error(x, "occupy: expected active or passive, got '%s'", argv[3]);
+	r->passive = strcmp(argv[3], "passive") == 0;
+	char *end;
+	long port = strtol(argv[5], &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return ctx_error(x, "occupy: expected a port, got '%s'", argv[5]);
+	r->port = (unsigned short)port;
+	for (int i = 6; i < argc; i++) {
+		int a = flag_arg(argv[i], "reuseaddr", &r->reuseaddr), b = flag_arg(argv[i], "reuseport", &r->reuseport);
+		if (a < 0 || b < 0 || (a == 0 && b == 0))
+			return ctx_error(x, "occupy: expected reuseaddr=0|1 or reuseport=0|1, got '%s'", argv[i]);
+	}
+	if (r->family < 0)
+		return ctx_error(x, "occupy: unknown family '%s'", fam);
+	/* States that exist at one end only. */
+	if ((r->state == TCP_LISTEN || r->state == TCP_SYN_RECV) && !r->passive)
+		return ctx_error(x, "occupy: %s is a passive-side state", r->state_name);
+	if ((r->state == TCP_CLOSE || r->state == TCP_SYN_SENT) && r->passive)
+		return ctx_error(x, "occupy: %s is an active-side state", r->state_name);
+	return STEP_OK;
+}
+
+enum step_rc occupy(struct exec_ctx *x, int argc, char **argv)
+{
+	struct occupy_req r;
+	struct conn c = { 0 };
+	enum step_rc rc = parse_req(x, argc, argv, &r);
+	if (rc)
+		return rc;
+	c.remote_host = x->topo.kind == TOPO_PAIR ? HOST_B : HOST_A;
+	c.remote_addr = c.remote_host == HOST_B ? "peer" : "host";
+
+	switch (r.state) {
+	case TCP_CLOSE: /* BOUND */
+		if ((rc = make_sock(x, r.name, HOST_A, r.family, &c.occ)) ||
+		    (rc = set_flag(x, c.occ, SO_REUSEADDR, r.reuseaddr, "SO_REUSEADDR")) ||
+		    (rc = set_flag(x, c.occ, SO_REUSEPORT, r.reuseport, "SO_REUSEPORT")) ||
+		    (rc = bind_to(x, c.occ, r.addr, r.port)))
+			break;
+		rc = slot_state(x, c.occ) == TCP_CLOSE ? STEP_OK
+			: ctx_error(x, "occupy: a bound socket is not in CLOSED as the kernel reports it");
+		break;
+	case TCP_LISTEN:
+		if (!(rc = open_passive(x, &r, &c, 1, 0)))
+			rc = wait_state(x, c.occ, TCP_LISTEN);
+		break;
+	case TCP_SYN_SENT:
+		if ((rc = need_pair(x, &r)) || (rc = open_active(x, &r, &c, 1)))
+			break;
+		rc = wait_state(x, c.occ, TCP_SYN_SENT);
+		break;
+	case TCP_SYN_RECV: {
+		if ((rc = need_pair(x, &r)) || (rc = open_passive(x, &r, &c, 1, 1)))
+			break;
+		/* The port is held by the listener; the request socket shows the state. */
+		struct sock_slot req = { .fd = -1, .family = r.family, .host = HOST_A, .lport = r.port,
+					 .rport = c.remote->lport, .name = "request socket" };
+		rc = wait_state(x, &req, TCP_SYN_RECV);
+		break;
+	}
+	default:
+		if ((rc = r.passive ? open_passive(x, &r, &c, 0, 0) : open_active(x, &r, &c, 0)))
+			break;
+		rc = close_to(x, &r, &c);
+		break;
+	}
+	if (rc == STEP_OK)
+		rc = ctx_enter(x, HOST_A);
+	if (rc == STEP_ERRNO)  /* a failing syscall while building a state is never the outcome */
+		rc = ctx_error(x, "occupy %s: %s", r.state_name, x->msg);
+	return rc;
+}

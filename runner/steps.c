@@ -1,0 +1,515 @@
+/* Step verbs. Each verb is one short function; the table below declares its arity and
+ * its help text, so case files are checked before anything runs. */
+#include "steps.h"
+#include "exec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+
+#define CONNECT_DEADLINE_MS 3000
+
+typedef enum step_rc (*verb_fn)(struct exec_ctx *x, int argc, char **argv);
+
+struct verb {
+	const char *name;
+	int min_args, max_args;   /* not counting the verb */
+	verb_fn fn;
+	const char *usage;
+};
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static enum step_rc need_sock(struct exec_ctx *x, const char *name, struct sock_slot **s)
+{
+	*s = slot_find(x, name);
+	if (!*s || (*s)->fd < 0)
+		return ctx_error(x, "no open socket named '%s'", name);
+	return STEP_OK;
+}
+
+static void record_local_port(struct exec_ctx *x, struct sock_slot *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+		s->lport = sockaddr_port(&ss);
+		if (x->in_test && s->lport) {
+			char key[64], val[16];
+			snprintf(key, sizeof(key), "%s.local_port", s->name);
+			snprintf(val, sizeof(val), "%u", s->lport);
+			kv_set(x->facts, key, val);
+		}
+	}
+}
+
+static enum step_rc v_socket(struct exec_ctx *x, int argc, char **argv)
+{
+	int type = strcmp(argv[2], "udp") == 0 ? SOCK_DGRAM : strcmp(argv[2], "tcp") == 0 ? SOCK_STREAM : -1;
+	const char *fam = argc > 3 ? argv[3] : kv_get(&x->ci->vars, "family");
+	int family = family_parse(fam ? fam : "inet");
+	if (type < 0)
+		return ctx_error(x, "socket: expected tcp or udp, got '%s'", argv[2]);
+	if (family < 0)
+		return ctx_error(x, "socket: expected family inet or inet6, got '%s'", fam);
+	struct sock_slot *s = slot_new(x, argv[1]);
+	if (!s)
+		return ctx_error(x, "too many sockets");
+	if (s->fd >= 0)
+		return ctx_error(x, "socket '%s' is already open", argv[1]);
+	int fd = socket(family, type, 0);
+	if (fd < 0)
+		return ctx_errno(x, errno, "socket");
+	s->fd = fd;
+	s->family = family;
+	s->type = type;
+	s->host = x->host;
+	s->lport = s->rport = 0;
+	return STEP_OK;
+}
+
+/* Socket options the suite speaks of, with how their VALUE is written. */
+static enum step_rc v_setsockopt(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	if (need_sock(x, argv[1], &s) != STEP_OK)
+		return STEP_ERROR;
+	const char *opt = argv[2], *val = argv[3];
+	long v = 0, lo, hi;
+	int level = SOL_SOCKET, name;
+	void *p = &v;
+	socklen_t len = sizeof(int);
+	int iv;
+	struct linger lg;
+	if (strcmp(opt, "SO_LINGER") == 0) {
+		/* "off", or the linger time in seconds (on) */
+		lg.l_onoff = strcmp(val, "off") != 0;
+		lg.l_linger = 0;
+		if (lg.l_onoff && parse_int(val, 0, 3600, &v) < 0)
+			return ctx_error(x, "SO_LINGER takes off or seconds, got '%s'", val);
+		lg.l_linger = (int)v;
+		p = &lg;
+		len = sizeof(lg);
+		name = SO_LINGER;
+	} else if (strcmp(opt, "IP_LOCAL_PORT_RANGE") == 0) {
+		/* "LO-HI": the kernel takes both 16-bit bounds packed in one u32 */
+		if (sscanf(val, "%ld-%ld", &lo, &hi) != 2 || lo < 0 || hi > 65535)
+			return ctx_error(x, "IP_LOCAL_PORT_RANGE takes LO-HI, got '%s'", val);
+		iv = (int)((unsigned)hi << 16 | (unsigned)lo);
+		p = &iv;
+		level = IPPROTO_IP;
+		name = IP_LOCAL_PORT_RANGE;
+	} else {
+		static const struct { const char *n; int level, name; } opts[] = {
+			{ "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR },
+			{ "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT },
+			{ "IP_BIND_ADDRESS_NO_PORT", IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT },
+			{ "IP_FREEBIND", IPPROTO_IP, IP_FREEBIND },
+			{ "IPV6_V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY },
+			{ "TCP_LINGER2", IPPROTO_TCP, TCP_LINGER2 },
+		};
+		size_t i;
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (strcmp(opts[i].n, opt) == 0)
+				break;
+		if (i == sizeof(opts) / sizeof(opts[0]))
+			return ctx_error(x, "unknown socket option '%s'", opt);
+		if (parse_int(val, -1, 1 << 30, &v) < 0)
+			return ctx_error(x, "%s takes a number, got '%s'", opt, val);
+		iv = (int)v;
+		p = &iv;
+		level = opts[i].level;
+		name = opts[i].name;
+	}
+	if (setsockopt(s->fd, level, name, p, len) < 0)
+		return ctx_errno(x, errno, opt);
+	return STEP_OK;
+}
+
+static enum step_rc parse_port(struct exec_ctx *x, const char *s, unsigned short *port)
+{
+	long v;
+	if (parse_int(s, 0, 65535, &v) < 0)
+		return ctx_error(x, "expected a port number, got '%s'", s);
+	*port = (unsigned short)v;
+	return STEP_OK;
+}
+
+static enum step_rc v_bind(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned short port;
+	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
+	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
+		return STEP_ERROR;
+	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
+		return ctx_errno(x, errno, "bind");
+	record_local_port(x, s);
+	return STEP_OK;
+}
+
+static enum step_rc v_listen(struct exec_ctx *x, int argc, char **argv)
+{
+	struct sock_slot *s;
+	long backlog = 16;
+	if (need_sock(x, argv[1], &s))
+		return STEP_ERROR;
+	if (argc > 2 && parse_int(argv[2], 0, 65535, &backlog) < 0)
+		return ctx_error(x, "listen: expected a backlog, got '%s'", argv[2]);
+	if (listen(s->fd, (int)backlog) < 0)
+		return ctx_errno(x, errno, "listen");
+	record_local_port(x, s);
+	return STEP_OK;
+}
+
+/* Waits for a non-blocking connect to finish; returns 0 or the errno it ended with. */
+static int finish_connect(int fd, int deadline_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int n = poll(&pfd, 1, deadline_ms);
+	if (n == 0)
+		return ETIMEDOUT;
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return errno;
+	return soerr;
+}
+
+static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
+{
+	struct sock_slot *s;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned short port;
+	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
+	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
+		return STEP_ERROR;
+	int fl = fcntl(s->fd, F_GETFL);
+	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
+	int rc = connect(s->fd, (struct sockaddr *)&ss, len), e = rc < 0 ? errno : 0;
+	if (e == EINPROGRESS && wait)
+		e = finish_connect(s->fd, CONNECT_DEADLINE_MS);
+	else if (e == EINPROGRESS)
+		e = 0;
+	fcntl(s->fd, F_SETFL, fl);
+	s->rport = port;
+	record_local_port(x, s);
+	if (e)
+		return ctx_errno(x, e, "connect");
+	return STEP_OK;
+}
+
+static enum step_rc v_connect(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	return do_connect(x, argv, 1);
+}
+
+static enum step_rc v_connect_nowait(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	return do_connect(x, argv, 0);
+}
+
+static enum step_rc v_accept(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *l, *s;
+	if (need_sock(x, argv[1], &l))
+		return STEP_ERROR;
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	if (poll(&pfd, 1, CONNECT_DEADLINE_MS) != 1)
+		return ctx_error(x, "accept: no connection arrived on '%s' within %d ms", argv[1], CONNECT_DEADLINE_MS);
+	int fd = accept(l->fd, NULL, NULL);
+	if (fd < 0)
+		return ctx_errno(x, errno, "accept");
+	if (!(s = slot_new(x, argv[2])) || s->fd >= 0) {
+		close(fd);
+		return ctx_error(x, "accept: cannot name the new socket '%s'", argv[2]);
+	}
+	*s = (struct sock_slot){ .fd = fd, .family = l->family, .type = l->type, .host = l->host };
+	snprintf(s->name, sizeof(s->name), "%s", argv[2]);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		s->rport = sockaddr_port(&ss);
+	record_local_port(x, s);
+	return STEP_OK;
+}
+
+static enum step_rc v_shutdown(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	int how = strcmp(argv[2], "wr") == 0 ? SHUT_WR : strcmp(argv[2], "rd") == 0 ? SHUT_RD
+		: strcmp(argv[2], "rdwr") == 0 ? SHUT_RDWR : -1;
+	if (how < 0)
+		return ctx_error(x, "shutdown: expected wr, rd or rdwr, got '%s'", argv[2]);
+	if (need_sock(x, argv[1], &s))
+		return STEP_ERROR;
+	if (shutdown(s->fd, how) < 0)
+		return ctx_errno(x, errno, "shutdown");
+	return STEP_OK;
+}
+
+static enum step_rc v_close(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	if (need_sock(x, argv[1], &s))
+		return STEP_ERROR;
+	close(s->fd);
+	s->fd = -1;  /* the slot keeps its ports: an orphan's state is still readable */
+	return STEP_OK;
+}
+
+static int host_parse(const char *s)
+{
+	return strcmp(s, "a") == 0 ? HOST_A : strcmp(s, "b") == 0 ? HOST_B : -1;
+}
+
+static enum step_rc v_host(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	int h = host_parse(argv[1]);
+	if (h < 0)
+		return ctx_error(x, "host: expected a or b, got '%s'", argv[1]);
+	return ctx_enter(x, h);
+}
+
+/* Sockets created after "uid N" belong to uid N (the kernel takes a socket's owner from
+ * the creator's fsuid, which follows the effective uid). */
+static enum step_rc v_uid(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	long uid;
+	if (parse_int(argv[1], 0, 65535, &uid) < 0)
+		return ctx_error(x, "uid: expected a number, got '%s'", argv[1]);
+	if (seteuid(0) < 0 || (uid != 0 && seteuid((uid_t)uid) < 0))
+		return ctx_skip(x, "cannot switch to uid %ld: %s", uid, strerror(errno));
+	return STEP_OK;
+}
+
+static enum step_rc v_wait_state(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s = slot_find(x, argv[1]);
+	int st = tcp_state_parse(argv[2]);
+	if (!s)
+		return ctx_error(x, "no socket named '%s'", argv[1]);
+	if (st < 0)
+		return ctx_error(x, "unknown TCP state '%s'", argv[2]);
+	return wait_state(x, s, st);
+}
+
+static enum step_rc v_drop(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	char err[256];
+	int h = host_parse(argv[1]);
+	int on = strcmp(argv[2], "on") == 0;
+	if (h < 0 || (!on && strcmp(argv[2], "off") != 0))
+		return ctx_error(x, "drop: expected 'drop a|b on|off'");
+	if (topo_drop(&x->topo, h, on, err, sizeof(err)) < 0)
+		return ctx_error(x, "drop: %s", err);
+	return STEP_OK;
+}
+
+static enum step_rc v_link(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	char err[256];
+	int h = host_parse(argv[1]);
+	int up = strcmp(argv[2], "up") == 0;
+	if (h < 0 || (!up && strcmp(argv[2], "down") != 0))
+		return ctx_error(x, "link: expected 'link a|b up|down'");
+	if (topo_link(&x->topo, h, up, err, sizeof(err)) < 0)
+		return ctx_error(x, "link: %s", err);
+	return STEP_OK;
+}
+
+static enum step_rc v_sysctl(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	char err[256];
+	int rc = sysctl_write(x->origin, argv[1], argv[2], err, sizeof(err));
+	if (rc == -ENOENT)
+		return ctx_skip(x, "%s", err);
+	if (rc < 0)
+		return ctx_error(x, "%s", err);
+	return STEP_OK;
+}
+
+/* Observes whether a sysctl exists: ok, or ENOENT. For settings that were removed. */
+static enum step_rc v_read_sysctl(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	char val[256], err[256];
+	int rc = sysctl_read(argv[1], val, sizeof(val), err, sizeof(err));
+	if (rc < 0)
+		return ctx_errno(x, -rc, "read-sysctl");
+	kv_set(x->facts, argv[1], val);
+	return STEP_OK;
+}
+
+/* Lets time pass. Only for scenarios that are about time passing (a reuse delay, a timer
+ * expiring); synchronisation is always wait-state. */
+static enum step_rc v_wait_ms(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	long ms;
+	if (parse_int(argv[1], 0, 120000, &ms) < 0)
+		return ctx_error(x, "wait-ms: expected milliseconds, got '%s'", argv[1]);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return STEP_OK;
+}
+
+static const struct verb verbs[] = {
+	{ "socket", 2, 3, v_socket, "socket NAME tcp|udp [inet|inet6]" },
+	{ "setsockopt", 3, 3, v_setsockopt, "setsockopt NAME OPTION VALUE" },
+	{ "bind", 3, 3, v_bind, "bind NAME ADDRESS PORT" },
+	{ "listen", 1, 2, v_listen, "listen NAME [BACKLOG]" },
+	{ "connect", 3, 3, v_connect, "connect NAME ADDRESS PORT" },
+	{ "connect-nowait", 3, 3, v_connect_nowait, "connect-nowait NAME ADDRESS PORT" },
+	{ "accept", 2, 2, v_accept, "accept LISTENER NAME" },
+	{ "shutdown", 2, 2, v_shutdown, "shutdown NAME wr|rd|rdwr" },
+	{ "close", 1, 1, v_close, "close NAME" },
+	{ "host", 1, 1, v_host, "host a|b" },
+	{ "uid", 1, 1, v_uid, "uid NUMBER" },
+	{ "occupy", 5, 7, occupy, "occupy NAME STATE active|passive ADDRESS PORT [reuseaddr=0|1] [reuseport=0|1]" },
+	{ "wait-state", 2, 2, v_wait_state, "wait-state NAME STATE" },
+	{ "drop", 2, 2, v_drop, "drop a|b on|off" },
+	{ "link", 2, 2, v_link, "link a|b up|down" },
+	{ "sysctl", 2, 2, v_sysctl, "sysctl NAME VALUE" },
+	{ "read-sysctl", 1, 1, v_read_sysctl, "read-sysctl NAME" },
+	{ "wait-ms", 1, 1, v_wait_ms, "wait-ms MILLISECONDS" },
+};
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+int step_check(const struct step *s, char *err, size_t errlen)
+{
+	const struct verb *v = verb_find(s->argv[0]);
+	if (!v) {
+		struct buf b = { 0 };
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", verbs[i].name);
+		snprintf(err, errlen, "unknown step '%s' (expected one of: %s)", s->argv[0], b.s);
+		buf_free(&b);
+		return -1;
+	}
+	int nargs = s->argc - 1;
+	if (nargs < v->min_args || nargs > v->max_args) {
+		snprintf(err, errlen, "'%s' takes %d to %d arguments, got %d: %s", v->name, v->min_args, v->max_args,
+			 nargs, v->usage);
+		return -1;
+	}
+	return 0;
+}
+
+static enum step_rc run_steps(struct exec_ctx *x, const struct steplist *sl, int *failed_line, const char **verb)
+{
+	for (size_t i = 0; i < sl->n; i++) {
+		const struct step *s = &sl->v[i];
+		const struct verb *v = verb_find(s->argv[0]);
+		enum step_rc rc = v->fn(x, s->argc, s->argv);
+		if (rc != STEP_OK) {
+			*failed_line = s->pos.line;
+			*verb = v->name;
+			return rc;
+		}
+	}
+	return STEP_OK;
+}
+
+static int apply_sysctls(struct exec_ctx *x, struct run_outcome *out)
+{
+	for (size_t i = 0; i < x->ci->sysctls.n; i++) {
+		char err[256];
+		const struct kv *s = &x->ci->sysctls.v[i];
+		int rc = sysctl_write(x->origin, s->key, s->val, err, sizeof(err));
+		if (rc < 0) {
+			out->kind = rc == -ENOENT ? RUN_SKIP : RUN_ERROR;
+			snprintf(out->detail, sizeof(out->detail), "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out)
+{
+	struct exec_ctx x = { .ci = ci, .origin = origin, .host = HOST_A, .facts = &out->facts };
+	char err[256];
+	int line = 0;
+	const char *verb = "";
+	enum topo_kind kind = strcmp(ci->topology, "pair") == 0 ? TOPO_PAIR : TOPO_LOOPBACK;
+
+	out->kind = RUN_ERROR;
+	out->observed[0] = '\0';
+	if (topo_build(kind, origin, &x.topo, err, sizeof(err)) < 0) {
+		snprintf(out->detail, sizeof(out->detail), "topology %s: %s", ci->topology, err);
+		return;
+	}
+	if (apply_sysctls(&x, out) < 0)
+		return;
+	enum step_rc rc = run_steps(&x, &ci->setup, &line, &verb);
+	if (rc != STEP_OK) {
+		out->kind = rc == STEP_SKIP ? RUN_SKIP : RUN_ERROR;
+		snprintf(out->detail, sizeof(out->detail), "line %d (%s): %s", line, verb, x.msg);
+		return;
+	}
+	x.in_test = true;
+	rc = run_steps(&x, &ci->test, &line, &verb);
+	if (rc == STEP_ERROR || rc == STEP_SKIP) {
+		out->kind = rc == STEP_SKIP ? RUN_SKIP : RUN_ERROR;
+		snprintf(out->detail, sizeof(out->detail), "line %d (%s): %s", line, verb, x.msg);
+		return;
+	}
+	out->kind = RUN_DONE;
+	if (rc == STEP_ERRNO) {
+		snprintf(out->observed, sizeof(out->observed), "%s", errno_name(x.err_no));
+		snprintf(out->detail, sizeof(out->detail), "line %d: %s", line, x.msg);
+		kv_set(&out->facts, "failed_at", verb);
+	} else {
+		snprintf(out->observed, sizeof(out->observed), "ok");
+	}
+}

@@ -1,0 +1,31 @@
+/* The step language: each line of a case's setup: and test: blocks is a verb and its
+ * arguments, interpreted here inside the case's forked child (docs/case-format.md). */
+#ifndef SOCKREUSE_STEPS_H
+#define SOCKREUSE_STEPS_H
+#include <stddef.h>
+#include "casefile.h"
+#include "plan.h"
+#include "../netns/netns.h"
+
+/* Checks a step's verb and argument count before anything runs. 0, or -1 with a message. */
+int step_check(const struct step *s, char *err, size_t errlen);
+
+/* What running a case's steps came to. */
+enum run_kind {
+	RUN_DONE,   /* the test steps ran: observed is "ok" or the errno name of the first failing one */
+	RUN_SKIP,   /* a prerequisite is missing (a sysctl, an option): detail says which */
+	RUN_ERROR,  /* setup failed or a state was not reached: detail says what */
+};
+
+struct run_outcome {
+	enum run_kind kind;
+	char observed[32];
+	char detail[512];
+	struct kvlist facts;
+};
+
+/* Runs one case in the current process, which must already be in a private network
+ * namespace (the scheduler unshared it). origin is the runner's own namespace. */
+void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out);
+
+#endif
