@@ -1,0 +1,216 @@
+/* The case-file parser: what it accepts, and the file:line:col message for what it does not. */
+#include "fixture.h"
+#include "../../runner/casefile.h"
+#include "../../runner/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MINIMAL                                                                                  \
+	"case 0901\n"                                                                            \
+	"title t\n"                                                                              \
+	"group g\n"                                                                              \
+	"test:\n"                                                                                \
+	"    socket s tcp\n"                                                                     \
+	"expect ok\n"                                                                            \
+	"    why because\n"                                                                      \
+	"    ref bind(2)\n"
+
+static int parse(const char *text, struct case_file *cf, char *err)
+{
+	return casefile_parse("cases/0901-x.case", text, cf, err, 512);
+}
+
+/* Parses text that must fail and checks the message starts with the position and holds a phrase. */
+static void expect_error(const char *text, const char *pos, const char *phrase)
+{
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_int_eq(parse(text, &cf, err), -1);
+	ck_assert_msg(strncmp(err, pos, strlen(pos)) == 0, "message '%s' does not start with '%s'", err, pos);
+	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
+}
+
+START_TEST(minimal_file_parses)
+{
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_int_eq(parse(MINIMAL, &cf, err), 0);
+	ck_assert_int_eq(cf.number, 901);
+	ck_assert_str_eq(cf.title, "t");
+	ck_assert_str_eq(cf.group, "g");
+	ck_assert_str_eq(cf.topology, "loopback");
+	ck_assert_uint_eq(cf.test.n, 1);
+	ck_assert_int_eq(cf.test.v[0].argc, 3);
+	ck_assert_str_eq(cf.expects[0].outcome, "ok");
+	ck_assert_str_eq(cf.expects[0].refs[0], "bind(2)");
+	casefile_free(&cf);
+}
+END_TEST
+
+START_TEST(full_file_parses)
+{
+	const char *text =
+		"# comment\n"
+		"case 0901\n"
+		"title {op} on {state}\n"
+		"group bind\n"
+		"about line one\n"
+		"      line two\n"
+		"topology pair\n"
+		"timeout 5\n"
+		"matrix state LISTEN TIME_WAIT\n"
+		"matrix op bind listen\n"
+		"exclude when state=LISTEN op=listen\n"
+		"param uid same\n"
+		"sysctl net.ipv4.tcp_tw_reuse 1\n"
+		"let a any when state=LISTEN\n"
+		"let a host\n"
+		"setup:\n"
+		"    occupy old {state} passive {a} 4000\n"
+		"test:\n"
+		"    socket new tcp\n"
+		"    listen new when op=listen\n"
+		"expect EADDRINUSE when state=LISTEN kernel>=6.1\n"
+		"    why w1\n"
+		"    ref r1\n"
+		"    ref r2\n"
+		"expect any when kernel<6.1\n"
+		"    why w2\n"
+		"    ref r3\n"
+		"expect ok\n"
+		"    why w3\n"
+		"    ref r4\n";
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	ck_assert_str_eq(cf.about, "line one line two");
+	ck_assert_str_eq(cf.topology, "pair");
+	ck_assert(cf.timeout_s == 5);
+	ck_assert_uint_eq(cf.naxes, 2);
+	ck_assert_uint_eq(cf.axes[0].nvals, 2);
+	ck_assert_uint_eq(cf.nexcludes, 1);
+	ck_assert_uint_eq(cf.nlets, 2);
+	ck_assert_uint_eq(cf.nexpects, 3);
+	ck_assert_uint_eq(cf.expects[0].when.n, 2);
+	ck_assert_int_eq(cf.expects[0].when.v[1].op, COND_GE);
+	ck_assert_uint_eq(cf.expects[0].nrefs, 2);
+	ck_assert_uint_eq(cf.test.v[1].when.n, 1);
+	ck_assert_int_eq(cf.test.v[1].argc, 2);
+	ck_assert_str_eq(kv_get(&cf.sysctls, "net.ipv4.tcp_tw_reuse"), "1");
+
+	/* Expansion: 2x2 cells, one excluded; the step with `when` only where it holds. */
+	struct plan p = { 0 };
+	ck_assert_msg(plan_expand(&p, &cf, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(p.ncases, 3);
+	ck_assert_str_eq(p.cases[0].id, "0901/state=LISTEN/op=bind");
+	ck_assert_str_eq(p.cases[1].id, "0901/state=TIME_WAIT/op=bind");
+	ck_assert_str_eq(p.cases[2].id, "0901/state=TIME_WAIT/op=listen");
+	ck_assert_str_eq(p.cases[0].title, "bind on LISTEN");
+	ck_assert_str_eq(p.cases[0].setup.v[0].argv[4], "any");
+	ck_assert_str_eq(p.cases[1].setup.v[0].argv[4], "host");
+	ck_assert_uint_eq(p.cases[1].test.n, 1);
+	ck_assert_uint_eq(p.cases[2].test.n, 2);
+	ck_assert_str_eq(kv_get(&p.cases[2].params, "sysctl.net.ipv4.tcp_tw_reuse"), "1");
+	ck_assert_str_eq(kv_get(&p.cases[2].params, "topology"), "pair");
+	ck_assert_str_eq(kv_get(&p.cases[2].params, "uid"), "same");
+	p.nfiles = 0;  /* cf is owned here, not by the plan */
+	plan_free(&p);
+	casefile_free(&cf);
+}
+END_TEST
+
+START_TEST(errors_name_file_line_column)
+{
+	expect_error("", "cases/0901-x.case:1:1:", "expected 'case NUMBER'");
+	expect_error("title t\n", "cases/0901-x.case:1:1:", "starts with 'case NUMBER'");
+	expect_error("case 12\n", "cases/0901-x.case:1:6:", "four-digit");
+	expect_error("case 0902\n", "cases/0901-x.case:1:6:", "does not match the file name");
+	expect_error("case 0901\nfrobnicate x\n", "cases/0901-x.case:2:1:", "unknown directive 'frobnicate'");
+	expect_error("case 0901\nmatrix a x x\n", "cases/0901-x.case:2:12:", "listed twice");
+	expect_error("case 0901\nmatrix a x\nmatrix a y\n", "cases/0901-x.case:3:8:", "declared twice");
+	expect_error("case 0901\nmatrix a x/y\n", "cases/0901-x.case:2:10:", "may not contain '/'");
+	expect_error("case 0901\nexpect ok when a~b\n", "cases/0901-x.case:2:16:", "expected a condition");
+	expect_error("case 0901\nexpect ok when kernel=6.1\n", "cases/0901-x.case:2:16:", "kernel>=");
+	expect_error("case 0901\nexpect ok when kernel>=six\n", "cases/0901-x.case:2:16:", "kernel version");
+	expect_error("case 0901\nexpect ok when state>=x\n", "cases/0901-x.case:2:16:", "compare kernel versions only");
+	expect_error("case 0901\nexpect maybe\n", "cases/0901-x.case:2:8:", "expected an outcome");
+	expect_error("case 0901\n    socket s tcp\n", "cases/0901-x.case:2:5:", "outside a block");
+	expect_error("case 0901\nexpect ok\n    because x\n", "cases/0901-x.case:3:5:", "expected 'why' or 'ref'");
+	expect_error("case 0901\ntopology mesh\n", "cases/0901-x.case:2:10:", "loopback or pair");
+	expect_error("case 0901\ntitle a\ntitle b\n", "cases/0901-x.case:3:1:", "given twice");
+	expect_error("case 0901\ntimeout -1\n", "cases/0901-x.case:2:9:", "positive number");
+	expect_error("case 0901\nti\x01tle\n", "cases/0901-x.case:2:3:", "control character");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\n", "cases/0901-x.case:5:1:",
+		     "no 'expect' rule");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok\n    ref x\n",
+		     "cases/0901-x.case:6:1:", "no 'why'");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok when a=1\n    why w\n    ref x\n",
+		     "cases/0901-x.case:6:1:", "last 'expect' must have no 'when'");
+}
+END_TEST
+
+/* Errors found while expanding: unknown names, unknown steps, wrong arity. */
+static void expect_expand_error(const char *text, const char *pos, const char *phrase)
+{
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	struct plan p = { 0 };
+	ck_assert_int_eq(plan_expand(&p, &cf, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, pos, strlen(pos)) == 0, "message '%s' does not start with '%s'", err, pos);
+	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
+	plan_free(&p);
+	casefile_free(&cf);
+}
+
+START_TEST(expansion_errors)
+{
+	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    frob s\nexpect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case:5:5:", "unknown step 'frob'");
+	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    bind s host\nexpect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case:5:5:", "'bind' takes 3 to 3 arguments, got 2");
+	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok when nope=1\n"
+			    "    why w\n    ref r\nexpect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case:6:16:", "'nope'");
+	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket {nope} tcp\nexpect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case:5:5:", "unknown variable {nope}");
+	expect_expand_error("case 0901\ntitle t\ngroup g\nmatrix a x\nexclude when a=x\ntest:\n    socket s tcp\n"
+			    "expect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case", "every matrix cell is excluded");
+}
+END_TEST
+
+START_TEST(subst_replaces_and_reports_unknown)
+{
+	struct kvlist v = { 0 };
+	char err[128];
+	kv_set(&v, "a", "1");
+	kv_set(&v, "bb", "two");
+	char *s = subst_vars("x{a}y{bb}{a}", &v, err, sizeof(err));
+	ck_assert_str_eq(s, "x1ytwo1");
+	free(s);
+	ck_assert_ptr_null(subst_vars("{c}", &v, err, sizeof(err)));
+	ck_assert_str_eq(err, "unknown variable {c}");
+	ck_assert_ptr_null(subst_vars("{a", &v, err, sizeof(err)));
+	kv_free(&v);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("casefile");
+	TCase *t = tcase_create("parse");
+	tcase_add_test(t, minimal_file_parses);
+	tcase_add_test(t, full_file_parses);
+	tcase_add_test(t, errors_name_file_line_column);
+	tcase_add_test(t, expansion_errors);
+	tcase_add_test(t, subst_replaces_and_reports_unknown);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	RUN_SUITE(suite());
+}

@@ -1,0 +1,102 @@
+/* Expectation logic: conditions, kernel versions, first-match rules. */
+#include "fixture.h"
+#include "../../runner/casefile.h"
+#include "../../runner/expect.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *rules =
+	"case 0902\ntitle t\ngroup g\nmatrix state LISTEN TIME_WAIT\nmatrix r 0 1\ntest:\n    socket s tcp\n"
+	"expect ENOPROTOOPT when kernel<6.3\n    why old\n    ref a\n"
+	"expect EADDRINUSE when state=LISTEN\n    why listen\n    ref b\n"
+	"expect ok when state!=LISTEN r=1 kernel>=6.14\n    why new\n    ref c\n"
+	"expect any when r=1\n    why between\n    ref d\n"
+	"expect EADDRINUSE\n    why default\n    ref e\n";
+
+static const char *pick(const struct case_file *cf, const char *state, const char *r, struct kver k)
+{
+	struct kvlist v = { 0 };
+	kv_set(&v, "state", state);
+	kv_set(&v, "r", r);
+	const struct expect_rule *rule = expect_pick(cf, &v, k);
+	kv_free(&v);
+	return rule ? rule->why : NULL;
+}
+
+START_TEST(first_matching_rule_wins)
+{
+	struct case_file cf;
+	char err[256];
+	ck_assert_msg(casefile_parse("cases/0902.case", rules, &cf, err, sizeof(err)) == 0, "%s", err);
+	struct kver k61 = { 6, 1 }, k612 = { 6, 12 }, k618 = { 6, 18 };
+	ck_assert_str_eq(pick(&cf, "LISTEN", "1", k61), "old");
+	ck_assert_str_eq(pick(&cf, "LISTEN", "1", k618), "listen");
+	ck_assert_str_eq(pick(&cf, "TIME_WAIT", "1", k618), "new");
+	ck_assert_str_eq(pick(&cf, "TIME_WAIT", "1", k612), "between");
+	ck_assert_str_eq(pick(&cf, "TIME_WAIT", "0", k618), "default");
+	casefile_free(&cf);
+}
+END_TEST
+
+START_TEST(kernel_versions)
+{
+	struct kver k;
+	ck_assert_int_eq(kver_parse("6.18.44-fc-v657", &k), 0);
+	ck_assert_int_eq(k.major, 6);
+	ck_assert_int_eq(k.minor, 18);
+	ck_assert_int_eq(kver_parse("6.1.0-37-cloud-amd64", &k), 0);
+	ck_assert_int_eq(k.minor, 1);
+	ck_assert_int_eq(kver_parse("linux", &k), -1);
+	ck_assert_int_lt(kver_cmp((struct kver){ 6, 1 }, (struct kver){ 6, 12 }), 0);
+	ck_assert_int_gt(kver_cmp((struct kver){ 6, 12 }, (struct kver){ 6, 2 }), 0);  /* numeric, not text */
+	ck_assert_int_gt(kver_cmp((struct kver){ 7, 0 }, (struct kver){ 6, 99 }), 0);
+	ck_assert_int_eq(kver_cmp((struct kver){ 6, 14 }, (struct kver){ 6, 14 }), 0);
+}
+END_TEST
+
+START_TEST(outcomes_match)
+{
+	ck_assert(outcome_matches("ok", "ok"));
+	ck_assert(!outcome_matches("ok", "EADDRINUSE"));
+	ck_assert(outcome_matches("any", "EADDRINUSE"));
+	ck_assert(outcome_matches("EADDRNOTAVAIL", "EADDRNOTAVAIL"));
+	ck_assert(!outcome_matches("EADDRNOTAVAIL", "ok"));
+}
+END_TEST
+
+START_TEST(conditions_on_missing_names)
+{
+	struct case_file cf;
+	char err[256];
+	ck_assert_int_eq(casefile_parse("cases/0902.case", rules, &cf, err, sizeof(err)), 0);
+	struct kvlist v = { 0 };
+	/* state=LISTEN fails without a state; state!=LISTEN holds. */
+	ck_assert(!cond_holds(&cf.expects[1].when.v[0], &v, (struct kver){ 6, 18 }));
+	ck_assert(cond_holds(&cf.expects[2].when.v[0], &v, (struct kver){ 6, 18 }));
+	/* Kernel conditions are ignored by conds_hold_any_kernel. */
+	ck_assert(conds_hold_any_kernel(&cf.expects[0].when, &v));
+	char *s = cond_str(&cf.expects[2].when.v[2]);
+	ck_assert_str_eq(s, "kernel>=6.14");
+	free(s);
+	kv_free(&v);
+	casefile_free(&cf);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("expect");
+	TCase *t = tcase_create("rules");
+	tcase_add_test(t, first_matching_rule_wins);
+	tcase_add_test(t, kernel_versions);
+	tcase_add_test(t, outcomes_match);
+	tcase_add_test(t, conditions_on_missing_names);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	RUN_SUITE(suite());
+}
