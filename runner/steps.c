@@ -2,6 +2,7 @@
  * its help text, so case files are checked before anything runs. */
 #include "steps.h"
 #include "exec.h"
+#include "verbs.h"
 #include "util.h"
 
 #include <errno.h>
@@ -24,15 +25,6 @@
 #endif
 
 #define CONNECT_DEADLINE_MS 3000
-
-typedef enum step_rc (*verb_fn)(struct exec_ctx *x, int argc, char **argv);
-
-struct verb {
-	const char *name;
-	int min_args, max_args;   /* not counting the verb */
-	verb_fn fn;
-	const char *usage;
-};
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -167,7 +159,7 @@ static enum step_rc v_bind(struct exec_ctx *x, int argc, char **argv)
 	struct sock_slot *s;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned short port;
+	unsigned short port = 0;
 	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
 	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
 		return STEP_ERROR;
@@ -210,7 +202,7 @@ static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
 	struct sock_slot *s;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned short port;
+	unsigned short port = 0;
 	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
 	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
 		return STEP_ERROR;
@@ -396,7 +388,7 @@ static enum step_rc v_wait_ms(struct exec_ctx *x, int argc, char **argv)
 	return STEP_OK;
 }
 
-static const struct verb verbs[] = {
+const struct verb core_verbs[] = {
 	{ "socket", 2, 3, v_socket, "socket NAME tcp|udp [inet|inet6]" },
 	{ "setsockopt", 3, 3, v_setsockopt, "setsockopt NAME OPTION VALUE" },
 	{ "bind", 3, 3, v_bind, "bind NAME ADDRESS PORT" },
@@ -415,13 +407,19 @@ static const struct verb verbs[] = {
 	{ "sysctl", 2, 2, v_sysctl, "sysctl NAME VALUE" },
 	{ "read-sysctl", 1, 1, v_read_sysctl, "read-sysctl NAME" },
 	{ "wait-ms", 1, 1, v_wait_ms, "wait-ms MILLISECONDS" },
+	{ NULL, 0, 0, NULL, NULL },
 };
+
+/* Every verb table, each from the file that implements its verbs. */
+static const struct verb *const verb_tables[] = { core_verbs, conn_verbs, port_verbs };
+#define NTABLES (sizeof(verb_tables) / sizeof(verb_tables[0]))
 
 static const struct verb *verb_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
+	for (size_t t = 0; t < NTABLES; t++)
+		for (const struct verb *v = verb_tables[t]; v->name; v++)
+			if (strcmp(v->name, name) == 0)
+				return v;
 	return NULL;
 }
 
@@ -430,8 +428,9 @@ int step_check(const struct step *s, char *err, size_t errlen)
 	const struct verb *v = verb_find(s->argv[0]);
 	if (!v) {
 		struct buf b = { 0 };
-		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			buf_printf(&b, "%s%s", i ? ", " : "", verbs[i].name);
+		for (size_t t = 0; t < NTABLES; t++)
+			for (const struct verb *v = verb_tables[t]; v->name; v++)
+				buf_printf(&b, "%s%s", b.len ? ", " : "", v->name);
 		snprintf(err, errlen, "unknown step '%s' (expected one of: %s)", s->argv[0], b.s);
 		buf_free(&b);
 		return -1;
