@@ -1,0 +1,292 @@
+/* The comparison model: lines up the cases of several runs by id and classifies what changed.
+ * The rules and their precedence are documented in compare.h. */
+#include "compare.h"
+#include "../runner/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const class_names[CHANGE_NCLASSES] = {
+	[CHANGE_SAME] = "same",
+	[CHANGE_COVERAGE] = "coverage",
+	[CHANGE_BEHAVIOUR] = "behaviour",
+	[CHANGE_FIX] = "fix",
+	[CHANGE_REGRESSION] = "regression",
+};
+
+const char *change_class_name(enum change_class c)
+{
+	return (unsigned)c < CHANGE_NCLASSES ? class_names[c] : "?";
+}
+
+static const char *const class_meanings[CHANGE_NCLASSES] = {
+	[CHANGE_SAME] = "the same outcome and status in every run",
+	[CHANGE_COVERAGE] = "absent or skipped in some runs and not in others",
+	[CHANGE_BEHAVIOUR] = ("the observed outcome differs between runs; expected outcomes may "
+			      "differ per kernel, so this is no regression when both pass"),
+	[CHANGE_FIX] = "failed or errored in an earlier run, passes in a later one",
+	[CHANGE_REGRESSION] = "passed in an earlier run, fails or errors in a later one",
+};
+
+const char *change_class_meaning(enum change_class c)
+{
+	return (unsigned)c < CHANGE_NCLASSES ? class_meanings[c] : "";
+}
+
+enum change_class change_label(unsigned classes)
+{
+	for (int c = CHANGE_NCLASSES - 1; c > CHANGE_SAME; c--)
+		if (classes & CHANGE_BIT(c))
+			return (enum change_class)c;
+	return CHANGE_SAME;
+}
+
+const char *compare_str(const char *s)
+{
+	return s ? s : "";
+}
+
+/* One case record of one run, for lining runs up by id. */
+struct entry {
+	const char *id;
+	size_t run, index;
+};
+
+static int entry_by_id(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int d = strcmp(x->id, y->id);
+	if (d)
+		return d;
+	if (x->run != y->run)
+		return x->run < y->run ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int entry_by_appearance(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	if (x->run != y->run)
+		return x->run < y->run ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Whether the case was absent (0), skipped (1) or ran (2) in a run. */
+static int presence(const struct case_result *c)
+{
+	if (!c)
+		return 0;
+	return c->status == ST_SKIP ? 1 : 2;
+}
+
+static int failed(const struct case_result *c)
+{
+	return c->status == ST_FAIL || c->status == ST_ERROR;
+}
+
+/* Classifies each cell of a row against the runs before it, and the row as their union. */
+static void classify_row(struct compare_row *row, size_t nruns)
+{
+	size_t last_ran = (size_t)-1; /* the nearest earlier run where the case ran */
+
+	row->classes = 0;
+	for (size_t j = 0; j < nruns; j++) {
+		struct compare_cell *cell = &row->cells[j];
+		const struct case_result *cur = cell->result;
+		unsigned ch = 0;
+
+		if (j > 0 && presence(cur) != presence(row->cells[j - 1].result))
+			ch |= CHANGE_BIT(CHANGE_COVERAGE);
+		if (presence(cur) == 2 && last_ran != (size_t)-1) {
+			const struct case_result *ref = row->cells[last_ran].result;
+			if (ref->status == ST_PASS && failed(cur))
+				ch |= CHANGE_BIT(CHANGE_REGRESSION);
+			if (failed(ref) && cur->status == ST_PASS)
+				ch |= CHANGE_BIT(CHANGE_FIX);
+			if (strcmp(compare_str(ref->observed), compare_str(cur->observed)) != 0 ||
+			    (failed(ref) && failed(cur) && ref->status != cur->status))
+				ch |= CHANGE_BIT(CHANGE_BEHAVIOUR);
+		}
+		cell->changes = ch;
+		cell->label = change_label(ch);
+		/* Coverage is about the run just before; the other classes about the last one where
+		 * the case ran. */
+		if (cell->label == CHANGE_COVERAGE || last_ran == (size_t)-1)
+			cell->ref = j > 0 ? j - 1 : 0;
+		else
+			cell->ref = last_ran;
+		row->classes |= ch;
+		if (presence(cur) == 2)
+			last_ran = j;
+	}
+	row->label = change_label(row->classes);
+}
+
+/* Column headers: the kernel release, or "run N" without one; a release shared by several runs
+ * (the same kernel twice) gets the run number too, so every column is told apart. */
+static void label_runs(struct compare_run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *rel = compare_str(runs[i].report->info.kernel_release);
+		int shared = 0;
+		for (size_t k = 0; k < n && !shared; k++)
+			shared = k != i && strcmp(rel, compare_str(runs[k].report->info.kernel_release)) == 0;
+		if (!*rel)
+			runs[i].label = xasprintf("run %zu", i + 1);
+		else if (shared)
+			runs[i].label = xasprintf("%s (run %zu)", rel, i + 1);
+		else
+			runs[i].label = xstrdup(rel);
+	}
+}
+
+/* The index of group among the groups seen so far, adding it when new. Groups are few (a dozen
+ * families), so a linear search is enough. */
+static size_t group_index(struct comparison *cmp, const char *group)
+{
+	for (size_t g = 0; g < cmp->ngroups; g++)
+		if (strcmp(cmp->groups[g], group) == 0)
+			return g;
+	cmp->groups = xrealloc(cmp->groups, (cmp->ngroups + 1) * sizeof(*cmp->groups));
+	cmp->groups[cmp->ngroups] = group;
+	return cmp->ngroups++;
+}
+
+void compare_build(struct comparison *cmp, const struct report *reports,
+		   const char *const *sources, size_t n)
+{
+	size_t total = 0, k = 0;
+
+	memset(cmp, 0, sizeof(*cmp));
+	cmp->nruns = n;
+	cmp->runs = xcalloc(n, sizeof(*cmp->runs));
+	for (size_t i = 0; i < n; i++) {
+		cmp->runs[i].report = &reports[i];
+		cmp->runs[i].source = sources && sources[i] ? sources[i] : "";
+		cmp->runs[i].summary = report_summary(&reports[i]);
+		total += reports[i].ncases;
+	}
+	label_runs(cmp->runs, n);
+
+	struct entry *all = xcalloc(total, sizeof(*all));
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < reports[i].ncases; c++)
+			all[k++] = (struct entry){ compare_str(reports[i].cases[c].id), i, c };
+	qsort(all, total, sizeof(*all), entry_by_id);
+
+	/* Sorted by id, each id's first entry is its first appearance. */
+	struct entry *firsts = xcalloc(total, sizeof(*firsts));
+	size_t nids = 0;
+	for (size_t i = 0; i < total; i++)
+		if (i == 0 || strcmp(all[i].id, all[i - 1].id) != 0)
+			firsts[nids++] = all[i];
+	qsort(firsts, nids, sizeof(*firsts), entry_by_appearance);
+
+	cmp->nrows = nids;
+	cmp->rows = xcalloc(nids, sizeof(*cmp->rows));
+	for (size_t r = 0; r < nids; r++) {
+		struct compare_row *row = &cmp->rows[r];
+		const struct entry *e = &firsts[r];
+		row->info = &reports[e->run].cases[e->index];
+		row->id = compare_str(row->info->id);
+		row->cells = xcalloc(n, sizeof(*row->cells));
+
+		/* Find the id's run of entries in the id-sorted array; a run's first record of an id
+		 * wins over duplicates (json_read refuses those, in-memory reports might not). */
+		struct entry key = { row->id, 0, 0 };
+		size_t lo = 0, hi = total;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (entry_by_id(&all[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < total && strcmp(all[i].id, row->id) == 0; i++) {
+			struct compare_cell *cell = &row->cells[all[i].run];
+			if (!cell->result)
+				cell->result = &reports[all[i].run].cases[all[i].index];
+		}
+		classify_row(row, n);
+		cmp->count[row->label]++;
+		row->group = group_index(cmp, compare_str(row->info->group));
+	}
+	free(firsts);
+	free(all);
+}
+
+void compare_free(struct comparison *cmp)
+{
+	for (size_t r = 0; r < cmp->nrows; r++)
+		free(cmp->rows[r].cells);
+	for (size_t i = 0; i < cmp->nruns; i++)
+		free(cmp->runs[i].label);
+	free(cmp->rows);
+	free(cmp->runs);
+	free(cmp->groups);
+	memset(cmp, 0, sizeof(*cmp));
+}
+
+size_t compare_nchanged(const struct comparison *cmp)
+{
+	return cmp->nrows - cmp->count[CHANGE_SAME];
+}
+
+char *compare_params(const struct case_result *c)
+{
+	struct buf b = { 0 };
+	buf_add(&b, "");
+	for (size_t i = 0; i < c->params.n; i++)
+		buf_printf(&b, "%s%s=%s", i ? " " : "", compare_str(c->params.v[i].key),
+			   compare_str(c->params.v[i].val));
+	return b.s;
+}
+
+const char *compare_outcome(const struct compare_cell *cell)
+{
+	const struct case_result *c = cell->result;
+	if (!c)
+		return "absent";
+	if (c->status == ST_SKIP)
+		return "skip";
+	return c->observed && *c->observed ? c->observed : "-";
+}
+
+const char *compare_status(const struct compare_cell *cell)
+{
+	return cell->result ? status_name(cell->result->status) : "absent";
+}
+
+char *compare_cell_text(const struct compare_cell *cell)
+{
+	if (!cell->result || cell->result->status == ST_SKIP)
+		return xstrdup(compare_outcome(cell));
+	return xasprintf("%s (%s)", compare_outcome(cell), compare_status(cell));
+}
+
+static void add_cell_text(struct buf *b, const struct compare_cell *cell, const char *run)
+{
+	char *text = compare_cell_text(cell);
+	buf_printf(b, "%s on %s", text, run);
+	free(text);
+}
+
+char *compare_describe(const struct comparison *cmp, const struct compare_row *row)
+{
+	struct buf b = { 0 };
+	buf_add(&b, "");
+	if (row->label == CHANGE_SAME) {
+		buf_add(&b, "same");
+		return b.s;
+	}
+	for (size_t j = 1; j < cmp->nruns; j++) {
+		const struct compare_cell *cell = &row->cells[j];
+		if (cell->label == CHANGE_SAME)
+			continue;
+		buf_printf(&b, "%s%s: ", b.len ? "; " : "", change_class_name(cell->label));
+		add_cell_text(&b, &row->cells[cell->ref], cmp->runs[cell->ref].label);
+		buf_add(&b, " -> ");
+		add_cell_text(&b, cell, cmp->runs[j].label);
+	}
+	return b.s;
+}

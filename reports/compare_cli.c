@@ -1,0 +1,178 @@
+/* sockreuse compare: reads two or more JSON reports, writes the comparison, and says through the
+ * exit status whether anything changed: 0 nothing, 1 something, 2 usage error or bad input. */
+#include "compare.h"
+#include "../runner/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROG "sockreuse compare"
+#define USAGE "usage: sockreuse compare A.json B.json [C.json ...] [--format text|md|html|junit] " \
+	      "[--only-changes | --all] [--output FILE]\n"
+
+enum { EXIT_SAME = 0, EXIT_CHANGED = 1, EXIT_BAD = 2 };
+
+typedef int (*compare_writer)(FILE *, const struct comparison *, int);
+
+struct format {
+	const char *name, *alias;
+	compare_writer write;
+	int only_changes; /* the default: a terminal wants the news, a matrix wants everything */
+};
+
+static const struct format formats[] = {
+	{ "text", "txt", compare_write_text, 1 },
+	{ "md", "markdown", compare_write_md, 0 },
+	{ "html", "htm", compare_write_html, 0 },
+	{ "junit", "xml", compare_write_junit, 0 },
+};
+
+static const struct format *format_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(name, formats[i].name) == 0 || strcmp(name, formats[i].alias) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n" USAGE, stderr);
+	return EXIT_BAD;
+}
+
+/* Writes to a temporary file next to path, then renames it over path: a reader (or a CI step
+ * after a crash or a full disk) sees the old file or the whole new one, never half of one. */
+static int write_file(const char *path, const struct format *fmt, const struct comparison *cmp,
+		      int only_changes)
+{
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkstemp(tmp), err = 0;
+	FILE *f;
+
+	if (fd < 0) {
+		fprintf(stderr, PROG ": %s: cannot write: %s\n", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	/* mkstemp makes it 0600; a report is an ordinary file, readable as the umask allows. */
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0)
+		err = errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = errno;
+		close(fd);
+	} else {
+		if (fmt->write(f, cmp, only_changes) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0)
+			err = errno ? errno : EIO;
+		if (fclose(f) != 0 && !err)
+			err = errno;
+	}
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		fprintf(stderr, PROG ": %s: cannot write: %s\n", path, strerror(err));
+		unlink(tmp);
+	}
+	free(tmp);
+	return err ? -1 : 0;
+}
+
+static int write_stdout(const struct format *fmt, const struct comparison *cmp, int only_changes)
+{
+	if (fmt->write(stdout, cmp, only_changes) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": standard output: %s\n", strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+int compare_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "only-changes", no_argument, NULL, 'c' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct format *fmt = &formats[0];
+	const char *output = NULL;
+	int only_changes = -1, opt;
+
+	optind = 0; /* the caller may have parsed its own options: restart getopt from scratch */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = format_find(optarg);
+			if (!fmt)
+				return usage_error("unknown format '%s' (text, md, html or junit)", optarg);
+			break;
+		case 'c':
+			only_changes = 1;
+			break;
+		case 'a':
+			only_changes = 0;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return EXIT_SAME;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (only_changes < 0)
+		only_changes = fmt->only_changes;
+
+	size_t n = (size_t)(argc - optind);
+	if (n < 2)
+		return usage_error("%s", n ? "needs at least two reports to compare"
+					   : "no reports given: needs at least two");
+
+	struct report *reports = xcalloc(n, sizeof(*reports));
+	const char **sources = xcalloc(n, sizeof(*sources));
+	size_t loaded = 0;
+	int rc = EXIT_BAD;
+	char err[512];
+
+	for (; loaded < n; loaded++) {
+		sources[loaded] = argv[optind + (int)loaded];
+		if (json_read(sources[loaded], &reports[loaded], err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			goto out;
+		}
+	}
+
+	struct comparison cmp;
+	compare_build(&cmp, reports, sources, n);
+	if ((output && strcmp(output, "-") != 0 ? write_file(output, fmt, &cmp, only_changes)
+		    : write_stdout(fmt, &cmp, only_changes)) == 0)
+		rc = compare_nchanged(&cmp) ? EXIT_CHANGED : EXIT_SAME;
+	compare_free(&cmp);
+out:
+	for (size_t i = 0; i < loaded; i++)
+		report_free(&reports[i]);
+	free(reports);
+	free(sources);
+	return rc;
+}

@@ -1,0 +1,154 @@
+/* compare as Markdown tables (GitHub-flavoured): the runs side by side, a count per class, then a
+ * case × run table per group. All cases are listed unless only_changes; changed cells are bold. */
+#include "compare.h"
+#include "../runner/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Writes s as the text of a table cell: one line, no pipe ending the cell early, and no
+ * character that Markdown would read as markup (ids hold '_' and '*' can appear in details). */
+static void md_put(FILE *f, const char *s)
+{
+	for (const char *p = compare_str(s); *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x20 || ch == 0x7f)
+			fputc(' ', f);
+		else if (strchr("\\|`*_[]<>#!~&", ch))
+			fprintf(f, "\\%c", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+/* One row of the runs table: a name, then one value per run. */
+static void run_field(FILE *f, const struct comparison *cmp, const char *name,
+		      const char *(*value)(const struct compare_run *))
+{
+	fprintf(f, "| %s |", name);
+	for (size_t i = 0; i < cmp->nruns; i++) {
+		fputc(' ', f);
+		md_put(f, value(&cmp->runs[i]));
+		fputs(" |", f);
+	}
+	fputc('\n', f);
+}
+
+static const char *f_version(const struct compare_run *r) { return r->report->info.kernel_version; }
+static const char *f_machine(const struct compare_run *r) { return r->report->info.machine; }
+static const char *f_tool(const struct compare_run *r) { return r->report->info.tool_version; }
+static const char *f_started(const struct compare_run *r) { return r->report->info.started; }
+static const char *f_host(const struct compare_run *r) { return r->report->info.hostname; }
+static const char *f_source(const struct compare_run *r) { return r->source; }
+
+static void write_runs(FILE *f, const struct comparison *cmp)
+{
+	fputs("## Runs\n\n| |", f);
+	for (size_t i = 0; i < cmp->nruns; i++) {
+		fputc(' ', f);
+		md_put(f, cmp->runs[i].label);
+		fputs(" |", f);
+	}
+	fputs("\n| --- |", f);
+	for (size_t i = 0; i < cmp->nruns; i++)
+		fputs(" --- |", f);
+	fputc('\n', f);
+	run_field(f, cmp, "kernel version", f_version);
+	run_field(f, cmp, "machine", f_machine);
+	run_field(f, cmp, "tool version", f_tool);
+	run_field(f, cmp, "started", f_started);
+	run_field(f, cmp, "hostname", f_host);
+	run_field(f, cmp, "report", f_source);
+	fputs("| pass / fail / skip / error |", f);
+	for (size_t i = 0; i < cmp->nruns; i++) {
+		const struct summary *s = &cmp->runs[i].summary;
+		fprintf(f, " %zu / %zu / %zu / %zu%s |", s->pass, s->fail, s->skip, s->error,
+			cmp->runs[i].report->interrupted ? " (interrupted)" : "");
+	}
+	fputs("\n| cases |", f);
+	for (size_t i = 0; i < cmp->nruns; i++)
+		fprintf(f, " %zu |", cmp->runs[i].summary.total);
+	fputs("\n\n", f);
+}
+
+static void write_counts(FILE *f, const struct comparison *cmp)
+{
+	fputs("## Changes\n\n| class | cases | meaning |\n| --- | ---: | --- |\n", f);
+	for (int c = CHANGE_NCLASSES - 1; c >= CHANGE_SAME; c--)
+		fprintf(f, "| %s | %zu | %s |\n", change_class_name((enum change_class)c),
+			cmp->count[c], change_class_meaning((enum change_class)c));
+	fputc('\n', f);
+}
+
+static void write_table_head(FILE *f, const struct comparison *cmp)
+{
+	fputs("| case | params |", f);
+	for (size_t i = 0; i < cmp->nruns; i++) {
+		fputc(' ', f);
+		md_put(f, cmp->runs[i].label);
+		fputs(" |", f);
+	}
+	fputs(" change |\n| --- | --- |", f);
+	for (size_t i = 0; i < cmp->nruns; i++)
+		fputs(" --- |", f);
+	fputs(" --- |\n", f);
+}
+
+static void write_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
+{
+	char *params = compare_params(row->info);
+
+	fputs("| ", f);
+	md_put(f, row->id);
+	fputs(" | ", f);
+	md_put(f, params);
+	fputs(" |", f);
+	for (size_t j = 0; j < cmp->nruns; j++) {
+		const struct compare_cell *cell = &row->cells[j];
+		const char *strong = cell->label != CHANGE_SAME ? "**" : "";
+		char *text = compare_cell_text(cell);
+		fprintf(f, " %s", strong);
+		md_put(f, text);
+		fprintf(f, "%s |", strong);
+		free(text);
+	}
+	fprintf(f, " %s |\n", change_class_name(row->label));
+	free(params);
+}
+
+static void write_group(FILE *f, const struct comparison *cmp, size_t g, int only_changes)
+{
+	const char *group = cmp->groups[g];
+	size_t shown = 0;
+
+	for (size_t r = 0; r < cmp->nrows; r++) {
+		const struct compare_row *row = &cmp->rows[r];
+		if (row->group != g || (only_changes && row->label == CHANGE_SAME))
+			continue;
+		if (!shown++) {
+			fputs("### ", f);
+			md_put(f, *group ? group : "(no group)");
+			fputs("\n\n", f);
+			write_table_head(f, cmp);
+		}
+		write_row(f, cmp, row);
+	}
+	if (shown)
+		fputc('\n', f);
+}
+
+int compare_write_md(FILE *f, const struct comparison *cmp, int only_changes)
+{
+	fprintf(f, "# sockreuse compare\n\n%zu runs, %zu cases, %zu changed.\n\n", cmp->nruns,
+		cmp->nrows, compare_nchanged(cmp));
+	write_runs(f, cmp);
+	write_counts(f, cmp);
+	fputs("## Cases\n\n", f);
+	if (only_changes && !compare_nchanged(cmp))
+		fputs("No changed cases.\n\n", f);
+	for (size_t g = 0; g < cmp->ngroups; g++)
+		write_group(f, cmp, g, only_changes);
+	if (only_changes && cmp->count[CHANGE_SAME] && compare_nchanged(cmp))
+		fprintf(f, "%zu unchanged cases not shown.\n", cmp->count[CHANGE_SAME]);
+	return ferror(f) ? -1 : 0;
+}
