@@ -405,14 +405,17 @@ static int parse_directive(struct parser *p, const struct line *l)
 	if (strcmp(d, "param") == 0 || strcmp(d, "sysctl") == 0) {
 		if (need_args(p, l, 2, "a name and a value") < 0)
 			return -1;
-		if (l->ntok > 3)
+		/* A sysctl value may be several words ("32768 60999"); a param is one word. */
+		if (d[0] == 'p' && l->ntok > 3)
 			return fail(p, l->no, l->tok[3].col, "unexpected '%s': one name and one value", l->tok[3].s);
 		if (!is_name(l->tok[1].s))
 			return fail(p, l->no, l->tok[1].col, "'%s' is not a name", l->tok[1].s);
 		struct kvlist *dst = d[0] == 'p' ? &cf->params : &cf->sysctls;
 		if (kv_get(dst, l->tok[1].s))
 			return fail(p, l->no, l->tok[1].col, "%s '%s' is given twice", d, l->tok[1].s);
-		kv_set(dst, l->tok[1].s, l->tok[2].s);
+		char *val = rest_of_line(l, 2);
+		kv_set(dst, l->tok[1].s, val);
+		free(val);
 		return 0;
 	}
 	if (strcmp(d, "let") == 0)

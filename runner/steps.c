@@ -352,9 +352,12 @@ static enum step_rc v_link(struct exec_ctx *x, int argc, char **argv)
 
 static enum step_rc v_sysctl(struct exec_ctx *x, int argc, char **argv)
 {
-	(void)argc;
 	char err[256];
-	int rc = sysctl_write(x->origin, argv[1], argv[2], err, sizeof(err));
+	struct buf val = { 0 };
+	for (int i = 2; i < argc; i++)  /* a value may be several words: "40000 40010" */
+		buf_printf(&val, "%s%s", i > 2 ? " " : "", argv[i]);
+	int rc = sysctl_write(x->origin, argv[1], val.s, err, sizeof(err));
+	buf_free(&val);
 	if (rc == -ENOENT)
 		return ctx_skip(x, "%s", err);
 	if (rc < 0)
@@ -404,7 +407,7 @@ const struct verb core_verbs[] = {
 	{ "wait-state", 2, 2, v_wait_state, "wait-state NAME STATE" },
 	{ "drop", 2, 2, v_drop, "drop a|b on|off" },
 	{ "link", 2, 2, v_link, "link a|b up|down" },
-	{ "sysctl", 2, 2, v_sysctl, "sysctl NAME VALUE" },
+	{ "sysctl", 2, 8, v_sysctl, "sysctl NAME VALUE..." },
 	{ "read-sysctl", 1, 1, v_read_sysctl, "read-sysctl NAME" },
 	{ "wait-ms", 1, 1, v_wait_ms, "wait-ms MILLISECONDS" },
 	{ NULL, 0, 0, NULL, NULL },
