@@ -81,7 +81,7 @@ docs: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sockreuse/cases $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sockreuse
-	install -m 0644 cases/*.case $(DESTDIR)$(PREFIX)/share/sockreuse/cases/
+	install -m 0644 cases/*.case cases/claims $(DESTDIR)$(PREFIX)/share/sockreuse/cases/
 	install -m 0644 docs/sockreuse.8 $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
 
 clean:
