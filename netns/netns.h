@@ -50,7 +50,11 @@ struct topo {
 
 /* Creates the topology's namespaces from the current process (which must already be in a
  * private namespace: the caller unshared first) and leaves the process in host A.
- * origin is the runner's namespace, for the guard. */
+ * origin is the runner's namespace, for the guard.
+ * The namespace must be fresh (only lo): on the pair the veth ends get fixed indexes
+ * (A: 2 "veth0", B: 3 "veth1") and fixed MACs, and each host has permanent neighbour
+ * entries for the other's addresses. On return everything is usable at once: IPv6
+ * addresses are local and both veth ends transmit (no first packet is lost). */
 int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, char *err, size_t errlen);
 /* Moves this process into host h (setns). Sockets created afterwards live there. */
 int topo_enter(const struct topo *t, int h, char *err, size_t errlen);
@@ -63,7 +67,9 @@ void topo_close(struct topo *t);
  * sender's namespace, for both families: frames reach the other end addressed to a foreign
  * MAC and are discarded there, while the reverse direction keeps working. */
 int topo_drop(const struct topo *t, int from, bool drop, char *err, size_t errlen);
-/* Takes host h's veth end down or up. */
+/* Takes host h's veth end down or up. Down makes the kernel flush h's IPv6 addresses and
+ * its neighbour entries; up (after a down) restores them as topo_build set them, so a
+ * topo_drop from h does not survive a down/up cycle, and waits until traffic can flow. */
 int topo_link(const struct topo *t, int h, bool up, char *err, size_t errlen);
 /* Adds a permanent neighbour for the unassigned address in host h so that a SYN to it leaves
  * at once without waiting for ARP/ND, and nothing ever answers. */
