@@ -1,6 +1,197 @@
-/* Step verbs for connections and five-tuples. */
+/* Step verbs for connections and five-tuples.
+ *
+ * connect-peer NAME OTHER [ADDRESS]
+ * connect-peer-nowait NAME OTHER [ADDRESS]
+ *     Connect NAME to the remote end of OTHER's connection: the remote address and port the
+ *     kernel reports for OTHER (sock_diag), or ADDRESS at that same remote port. A case cannot
+ *     name that port itself when the remote connected from a port the kernel chose (an
+ *     occupant on the passive side), and OTHER may have no file left (an orphan, a TIME_WAIT
+ *     or a request socket), so the kernel's table is the one place that knows it.
+ *     connect-peer waits for the handshake (3 s deadline); connect-peer-nowait only starts it
+ *     (EINPROGRESS counts as success), which is enough to see connect()'s own four-tuple
+ *     check: the kernel makes it before the SYN leaves.
+ *
+ * wait-gone NAME
+ *     Polls the kernel until NAME's connection (its local and remote port) is in none of its
+ *     tables any more (3 s deadline): for example the remote end of a connection whose last
+ *     ACK is on its way, so that a case does not race a LAST_ACK socket it never meant to
+ *     meet. Like wait-state, it waits on the kernel's view, never on a clock. */
 #include "verbs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/tcp.h>
+
+#define CONNECT_DEADLINE_MS 3000
+#define DIAG_MAX 16
+
+/* Builds a sockaddr for the remote end that sock_diag reports. */
+static void diag_remote(const struct diag_sock *d, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (d->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(d->dport);
+		memcpy(&sin->sin_addr, d->dst, sizeof(sin->sin_addr));
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(d->dport);
+		memcpy(&sin6->sin6_addr, d->dst, sizeof(sin6->sin6_addr));
+		*len = sizeof(*sin6);
+	}
+}
+
+/* Finds the remote end of other's connection in the kernel's table. The local port may be
+ * shared with a listener (SYN_RECV: the listener holds it, the request socket has the
+ * remote), so the first socket that is not listening is the connection. */
+static enum step_rc find_remote(struct exec_ctx *x, const struct sock_slot *other, struct diag_sock *out)
+{
+	struct diag_sock found[DIAG_MAX];
+	char err[256] = "";
+	int back = x->host;
+	if (!other->lport)
+		return ctx_error(x, "'%s' has no local port", other->name);
+	if (ctx_enter(x, other->host) != STEP_OK)
+		return STEP_ERROR;
+	int n = diag_tcp(other->family, other->lport, other->rport, found, DIAG_MAX, err, sizeof(err));
+	if (ctx_enter(x, back) != STEP_OK)
+		return STEP_ERROR;
+	if (n < 0)
+		return ctx_error(x, "sock_diag: %s", err);
+	for (int i = 0; i < n && i < DIAG_MAX; i++) {
+		if (found[i].state != TCP_LISTEN && found[i].dport) {
+			*out = found[i];
+			return STEP_OK;
+		}
+	}
+	return ctx_error(x, "'%s' (local port %u) has no connection the kernel knows of", other->name, other->lport);
+}
+
+/* Waits for a non-blocking connect to finish; returns 0 or the errno it ended with. */
+static int finish_connect(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, CONNECT_DEADLINE_MS) == 0)
+		return ETIMEDOUT;
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return errno;
+	return soerr;
+}
+
+/* Records what the connect left behind, so that a report shows which ports were used. */
+static void record_ports(struct exec_ctx *x, struct sock_slot *s, unsigned short rport)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char key[64], val[16];
+	s->rport = rport;
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
+		s->lport = sockaddr_port(&ss);
+	if (!x->in_test)
+		return;
+	snprintf(key, sizeof(key), "%s.remote_port", s->name);
+	snprintf(val, sizeof(val), "%u", rport);
+	kv_set(x->facts, key, val);
+	if (s->lport) {
+		snprintf(key, sizeof(key), "%s.local_port", s->name);
+		snprintf(val, sizeof(val), "%u", s->lport);
+		kv_set(x->facts, key, val);
+	}
+}
+
+static enum step_rc connect_peer(struct exec_ctx *x, int argc, char **argv, int wait)
+{
+	struct sock_slot *s = slot_find(x, argv[1]), *other = slot_find(x, argv[2]);
+	struct diag_sock d = { 0 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!s || s->fd < 0)
+		return ctx_error(x, "no open socket named '%s'", argv[1]);
+	if (!other)
+		return ctx_error(x, "no socket named '%s'", argv[2]);
+	if (find_remote(x, other, &d) != STEP_OK)
+		return STEP_ERROR;
+	if (d.family != s->family)
+		return ctx_error(x, "'%s' and '%s' are of different families", argv[1], argv[2]);
+	if (argc > 3) {
+		if (addr_resolve(x, argv[3], s->family, d.dport, &ss, &len) < 0)
+			return STEP_ERROR;
+	} else {
+		diag_remote(&d, &ss, &len);
+	}
+	int fl = fcntl(s->fd, F_GETFL);
+	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
+	int e = connect(s->fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+	if (e == EINPROGRESS)
+		e = wait ? finish_connect(s->fd) : 0;
+	fcntl(s->fd, F_SETFL, fl);
+	record_ports(x, s, d.dport);
+	return e ? ctx_errno(x, e, "connect") : STEP_OK;
+}
+
+static enum step_rc v_connect_peer(struct exec_ctx *x, int argc, char **argv)
+{
+	return connect_peer(x, argc, argv, 1);
+}
+
+static enum step_rc v_connect_peer_nowait(struct exec_ctx *x, int argc, char **argv)
+{
+	return connect_peer(x, argc, argv, 0);
+}
+
+/* How many sockets the kernel has with s's ports, or -1 with a message. */
+static int count_conns(struct exec_ctx *x, const struct sock_slot *s)
+{
+	char err[256] = "";
+	int back = x->host;
+	if (ctx_enter(x, s->host) != STEP_OK)
+		return -1;
+	int n = diag_tcp(s->family, s->lport, s->rport, NULL, 0, err, sizeof(err));
+	if (ctx_enter(x, back) != STEP_OK)
+		return -1;
+	if (n < 0)
+		ctx_error(x, "sock_diag: %s", err);
+	return n;
+}
+
+static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s = slot_find(x, argv[1]);
+	if (!s)
+		return ctx_error(x, "no socket named '%s'", argv[1]);
+	if (!s->lport || !s->rport)
+		return ctx_error(x, "wait-gone: '%s' has no connection to wait for", argv[1]);
+	if (s->fd >= 0)
+		return ctx_error(x, "wait-gone: '%s' is still open: close it first", argv[1]);
+	double deadline = now_ms() + STATE_DEADLINE_MS;
+	int n;
+	for (unsigned spins = 0; (n = count_conns(x, s)) > 0; spins++) {
+		if (now_ms() > deadline)
+			return ctx_error(x, "%s was still known to the kernel after %.0f ms", s->name, STATE_DEADLINE_MS);
+		/* The same polling rhythm as wait-state: yield first, then back off briefly. */
+		if (spins < 50)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+	return n < 0 ? STEP_ERROR : STEP_OK;
+}
 
 const struct verb conn_verbs[] = {
+	{ "connect-peer", 2, 3, v_connect_peer, "connect-peer NAME OTHER [ADDRESS]" },
+	{ "connect-peer-nowait", 2, 3, v_connect_peer_nowait, "connect-peer-nowait NAME OTHER [ADDRESS]" },
+	{ "wait-gone", 1, 1, v_wait_gone, "wait-gone NAME" },
 	{ NULL, 0, 0, NULL, NULL },
 };

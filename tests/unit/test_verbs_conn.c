@@ -1,0 +1,209 @@
+/* The connection verbs (runner/verbs_conn.c): connect-peer, connect-peer-nowait, wait-gone.
+ * Each test runs in Check's own forked process and moves it into a fresh network namespace
+ * with the loopback topology, so nothing here touches the host's sockets. */
+#include "fixture.h"
+#include "../../runner/exec.h"
+#include "../../runner/verbs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct case_inst ci;      /* no vars: sockets default to inet */
+static struct kvlist facts;
+static struct exec_ctx x;
+
+/* A private namespace with lo up and 127.0.0.2 (host2), as a case's child has. */
+static void setup_ns(void)
+{
+	struct ns_id origin;
+	char err[256];
+	ck_assert_int_eq(ns_current(&origin), 0);
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s (the unit tests need root)", strerror(errno));
+	memset(&x, 0, sizeof(x));
+	memset(&facts, 0, sizeof(facts));
+	x.ci = &ci;
+	x.facts = &facts;
+	x.host = HOST_A;
+	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	const struct verb *tables[] = { core_verbs, conn_verbs };
+	for (size_t t = 0; t < 2; t++)
+		for (const struct verb *v = tables[t]; v->name; v++)
+			if (strcmp(v->name, name) == 0)
+				return v;
+	return NULL;
+}
+
+/* Runs one step written as in a case file ("connect-peer new old host2"). */
+static enum step_rc step(const char *line)
+{
+	char buf[256], *argv[8];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *tok = strtok(buf, " "); tok && argc < 8; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	const struct verb *v = find_verb(argv[0]);
+	ck_assert_msg(v, "no verb '%s'", argv[0]);
+	ck_assert_msg(argc - 1 >= v->min_args && argc - 1 <= v->max_args, "arity of '%s'", line);
+	return v->fn(&x, argc, argv);
+}
+
+#define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
+
+/* A listener on host:5000 and a client "c" connected to it from host:4000, accepted as "a"
+ * (which inherits the listener's SO_REUSEADDR). */
+static void connected_pair(void)
+{
+	STEP_OK_("socket srv tcp");
+	STEP_OK_("setsockopt srv SO_REUSEADDR 1");
+	STEP_OK_("bind srv host 5000");
+	STEP_OK_("listen srv");
+	STEP_OK_("socket c tcp");
+	STEP_OK_("setsockopt c SO_REUSEADDR 1");
+	STEP_OK_("bind c host 4000");
+	STEP_OK_("connect c host 5000");
+	STEP_OK_("accept srv a");
+}
+
+static void peer_of(const char *name, char *addr, size_t len, unsigned short *port)
+{
+	struct sock_slot *s = slot_find(&x, name);
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	ck_assert(s && s->fd >= 0);
+	ck_assert_int_eq(getpeername(s->fd, (struct sockaddr *)&sin, &sl), 0);
+	inet_ntop(AF_INET, &sin.sin_addr, addr, (socklen_t)len);
+	*port = ntohs(sin.sin_port);
+}
+
+START_TEST(table_is_well_formed)
+{
+	for (const struct verb *v = conn_verbs; v->name; v++) {
+		ck_assert_msg(v->fn && v->usage, "%s", v->name);
+		ck_assert_int_le(v->min_args, v->max_args);
+		ck_assert_msg(strncmp(v->usage, v->name, strlen(v->name)) == 0, "usage of %s", v->name);
+		ck_assert_msg(find_verb(v->name) == v, "%s is shadowed by a core verb", v->name);
+	}
+}
+END_TEST
+
+START_TEST(connect_peer_reaches_the_remote_of_another_socket)
+{
+	char addr[64];
+	unsigned short port;
+	setup_ns();
+	connected_pair();
+	x.in_test = true;
+	/* The remote of "c" is the listener on host:5000. */
+	STEP_OK_("socket n tcp");
+	STEP_OK_("connect-peer n c");
+	peer_of("n", addr, sizeof(addr), &port);
+	ck_assert_str_eq(addr, "127.0.0.1");
+	ck_assert_int_eq(port, 5000);
+	ck_assert_str_eq(kv_get(&facts, "n.remote_port"), "5000");
+	ck_assert_ptr_nonnull(kv_get(&facts, "n.local_port"));
+}
+END_TEST
+
+START_TEST(connect_peer_takes_another_address_at_the_same_port)
+{
+	char addr[64];
+	unsigned short port;
+	setup_ns();
+	connected_pair();
+	STEP_OK_("socket srv2 tcp");
+	STEP_OK_("bind srv2 host2 5000");
+	STEP_OK_("listen srv2");
+	STEP_OK_("socket n tcp");
+	STEP_OK_("connect-peer n c host2");
+	peer_of("n", addr, sizeof(addr), &port);
+	ck_assert_str_eq(addr, "127.0.0.2");
+	ck_assert_int_eq(port, 5000);
+}
+END_TEST
+
+/* The remote of the accepted end is the port the client bound, read from the kernel: a new
+ * socket sharing the accepted end's port (SO_REUSEADDR on both, the listener closed) asks
+ * for the same four-tuple, and connect() refuses it. */
+START_TEST(connect_peer_nowait_reports_a_taken_four_tuple)
+{
+	setup_ns();
+	connected_pair();
+	STEP_OK_("close srv");
+	x.in_test = true;
+	STEP_OK_("socket n tcp");
+	STEP_OK_("setsockopt n SO_REUSEADDR 1");
+	STEP_OK_("bind n host 5000");
+	ck_assert_int_eq(step("connect-peer-nowait n a"), STEP_ERRNO);
+	ck_assert_int_eq(x.err_no, EADDRNOTAVAIL);
+	ck_assert_str_eq(kv_get(&facts, "n.remote_port"), "4000");
+}
+END_TEST
+
+START_TEST(connect_peer_errors)
+{
+	setup_ns();
+	STEP_OK_("socket n tcp");
+	STEP_OK_("socket b tcp");
+	STEP_OK_("bind b host 4000");
+	ck_assert_int_eq(step("connect-peer n nobody"), STEP_ERROR);
+	ck_assert_int_eq(step("connect-peer nobody b"), STEP_ERROR);
+	ck_assert_int_eq(step("connect-peer n b"), STEP_ERROR);  /* bound, not connected */
+	ck_assert_msg(strstr(x.msg, "no connection"), "%s", x.msg);
+	ck_assert_int_eq(step("connect-peer n n"), STEP_ERROR);  /* no port at all */
+}
+END_TEST
+
+START_TEST(wait_gone_returns_once_the_kernel_forgot)
+{
+	setup_ns();
+	connected_pair();
+	STEP_OK_("close c");
+	STEP_OK_("wait-state c FIN_WAIT2");
+	ck_assert_int_eq(step("wait-gone a"), STEP_ERROR);  /* still open */
+	STEP_OK_("close a");                               /* LAST_ACK, then gone */
+	STEP_OK_("wait-gone a");
+	struct sock_slot *a = slot_find(&x, "a");
+	ck_assert_int_eq(diag_tcp(AF_INET, a->lport, a->rport, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(step("wait-gone nobody"), STEP_ERROR);
+}
+END_TEST
+
+/* The five-tuple cases connect UDP sockets with the core connect verb. */
+START_TEST(udp_connect_is_a_plain_connect)
+{
+	setup_ns();
+	x.in_test = true;
+	STEP_OK_("socket u udp");
+	STEP_OK_("bind u host 4000");
+	STEP_OK_("connect u host 5000");
+	ck_assert_str_eq(kv_get(&facts, "u.local_port"), "4000");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("verbs_conn");
+	TCase *t = tcase_create("verbs");
+	tcase_add_test(t, table_is_well_formed);
+	tcase_add_test(t, connect_peer_reaches_the_remote_of_another_socket);
+	tcase_add_test(t, connect_peer_takes_another_address_at_the_same_port);
+	tcase_add_test(t, connect_peer_nowait_reports_a_taken_four_tuple);
+	tcase_add_test(t, connect_peer_errors);
+	tcase_add_test(t, wait_gone_returns_once_the_kernel_forgot);
+	tcase_add_test(t, udp_connect_is_a_plain_connect);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	RUN_SUITE(suite());
+}
