@@ -46,3 +46,11 @@ def write_case(folder, name, text):
 @pytest.fixture
 def write():
     return write_case
+
+
+@pytest.fixture
+def reports(tmp_path):
+    """Paths for the three report files of one run (not created)."""
+    d = tmp_path / "reports"
+    d.mkdir()
+    return {"tap": d / "run.tap", "junit": d / "junit.xml", "json": d / "run.json"}
