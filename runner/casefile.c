@@ -18,6 +18,7 @@ struct token {
 struct line {
 	const char *text;  /* the whole line, without its newline */
 	size_t len;
+	size_t code_len;   /* up to a trailing " # comment" (free text keeps its '#') */
 	int no;            /* 1-based */
 	int indent;        /* leading blanks */
 	struct token *tok;
@@ -54,12 +55,20 @@ static void tokenize(struct line *l)
 	size_t i = 0;
 	l->tok = NULL;
 	l->ntok = 0;
+	l->code_len = l->len;
 	while (i < l->len) {
 		while (i < l->len && isspace((unsigned char)l->text[i]))
 			i++;
 		if (i >= l->len)
 			break;
 		size_t start = i;
+		if (l->text[i] == '#' && l->ntok > 0) {
+			/* A word starting with '#' begins a trailing comment. */
+			l->code_len = start;
+			while (l->code_len && isspace((unsigned char)l->text[l->code_len - 1]))
+				l->code_len--;
+			return;
+		}
 		while (i < l->len && !isspace((unsigned char)l->text[i]))
 			i++;
 		l->tok = xrealloc(l->tok, (l->ntok + 1) * sizeof(*l->tok));
@@ -76,16 +85,29 @@ static void line_free(struct line *l)
 	free(l->tok);
 }
 
-/* The text of the line from token t on, trimmed. */
-static char *rest_of_line(const struct line *l, size_t t)
+/* The text of the line from token t on, trimmed. Free text (titles, about, why, ref) may
+ * hold '#'; values (sysctl) end at a trailing comment. */
+static char *rest_of_text(const struct line *l, size_t t, size_t end)
 {
 	if (t >= l->ntok)
 		return xstrdup("");
 	const char *s = l->text + l->tok[t].col - 1;
-	size_t n = l->len - (size_t)(s - l->text);
+	size_t n = end - (size_t)(s - l->text);
 	while (n && isspace((unsigned char)s[n - 1]))
 		n--;
 	return xstrndup(s, n);
+}
+
+/* Free text: everything to the end of the line. The tokens stop at a '#' word, so text
+ * tokens after it are recovered from the raw line. */
+static char *rest_of_line(const struct line *l, size_t t)
+{
+	return rest_of_text(l, t, l->len);
+}
+
+static char *rest_of_value(const struct line *l, size_t t)
+{
+	return rest_of_text(l, t, l->code_len);
 }
 
 static void append_text(char **dst, const char *more)
@@ -413,7 +435,7 @@ static int parse_directive(struct parser *p, const struct line *l)
 		struct kvlist *dst = d[0] == 'p' ? &cf->params : &cf->sysctls;
 		if (kv_get(dst, l->tok[1].s))
 			return fail(p, l->no, l->tok[1].col, "%s '%s' is given twice", d, l->tok[1].s);
-		char *val = rest_of_line(l, 2);
+		char *val = rest_of_value(l, 2);
 		kv_set(dst, l->tok[1].s, val);
 		free(val);
 		return 0;
@@ -521,10 +543,10 @@ int casefile_load(const char *path, struct case_file *out, char *err, size_t err
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_addn(&b, chunk, n);
-	int bad = ferror(f);
+	int bad = ferror(f), e = errno;
 	fclose(f);
 	if (bad) {
-		snprintf(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		buf_free(&b);
 		memset(out, 0, sizeof(*out));
 		return -1;

@@ -94,32 +94,32 @@ int cmd_list(int argc, char **argv)
 	return EXIT_PASS;
 }
 
-static void print_wrapped(const char *indent, const char *text)
+/* Prints text wrapped at about 88 columns: first line after `first`, the others after `next`. */
+static void print_wrapped(const char *first, const char *next, const char *text)
 {
 	int col = 0;
 	const char *s = text;
-	printf("%s", indent);
+	fputs(first, stdout);
 	while (*s) {
 		size_t w = strcspn(s, " ");
-		if (col && col + (int)w > 88) {
-			printf("\n%s", indent);
+		if (col && col + (int)w > 80) {
+			printf("\n%s", next);
 			col = 0;
+		} else if (col) {
+			putchar(' ');
+			col++;
 		}
 		printf("%.*s", (int)w, s);
 		col += (int)w;
 		s += w;
 		while (*s == ' ')
 			s++;
-		if (*s) {
-			putchar(' ');
-			col++;
-		}
 	}
 	putchar('\n');
 }
 
-/* The rules that can apply to this instance on some kernel, most specific first: the
- * expected outcome per kernel range. */
+/* The rules that apply to this instance, kernel range by kernel range: the first rule
+ * whose non-kernel conditions hold and which has no kernel condition ends the list. */
 static void print_expectations(const struct case_inst *c)
 {
 	for (size_t i = 0; i < c->cf->nexpects; i++) {
@@ -134,19 +134,14 @@ static void print_expectations(const struct case_inst *c)
 			buf_printf(&range, "%s%s", range.len ? ", " : "", s);
 			free(s);
 		}
-		printf("  %-12s %s\n", r->outcome, range.len ? range.s : "(every kernel not matched above)");
-		print_wrapped("      why: ", r->why);
+		int last = !range.len;
+		printf("  %-12s %s\n", r->outcome, last ? (i ? "on every other kernel" : "on every kernel") : range.s);
+		print_wrapped("      why: ", "           ", r->why);
 		for (size_t j = 0; j < r->nrefs; j++)
 			printf("      ref: %s\n", r->refs[j]);
 		buf_free(&range);
-		if (!range.len && r->when.n == 0)
+		if (last)
 			break;
-		int kernel_only = 1;
-		for (size_t j = 0; j < r->when.n; j++)
-			if (strcmp(r->when.v[j].key, "kernel"))
-				kernel_only = 0;
-		if (!kernel_only)
-			continue;
 	}
 }
 
@@ -169,7 +164,7 @@ int cmd_describe(int argc, char **argv)
 	printf("%s\n  %s\n\n", c->id, c->title);
 	if (c->cf->about) {
 		printf("Scenario\n");
-		print_wrapped("  ", c->cf->about);
+		print_wrapped("  ", "  ", c->cf->about);
 		putchar('\n');
 	}
 	printf("Params\n ");

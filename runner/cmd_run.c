@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 struct run_opts {
@@ -119,8 +120,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 /* A report path must be writable before any case runs: an unwritable path is an input error. */
 static int check_writable(const char *path)
 {
+	struct stat st;
 	if (!path)
 		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "sockreuse run: cannot write %s: Is a directory\n", path);
+		return -1;
+	}
 	char *copy = xstrdup(path);
 	char *dir = dirname(copy);
 	char *probe = xasprintf("%s/.sockreuse-probe-XXXXXX", dir);
@@ -334,9 +340,9 @@ int cmd_run(int argc, char **argv)
 		tap_end(stdout, st.tap_n, &st.report);
 	int wrc = write_reports(&st);
 	struct summary s = report_summary(&st.report);
-	fprintf(stderr, "%zu passed, %zu failed, %zu skipped, %zu errors\n", s.pass, s.fail, s.skip, s.error);
 	if (rc == 1)
 		fprintf(stderr, "sockreuse run: interrupted; the reports hold the %zu cases that finished\n", s.total);
+	fprintf(stderr, "%zu passed, %zu failed, %zu skipped, %zu errors\n", s.pass, s.fail, s.skip, s.error);
 
 	for (size_t i = 0; i < plan.ncases; i++)
 		tally_free(&st.tallies[i]);

@@ -16,7 +16,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "  sockreuse COMMAND --help for a command's options; man sockreuse for the rest.\n"
 	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
-	      "4 everything skipped.\n", f);
+	      "4 everything skipped, 130 interrupted (the reports hold the cases that finished).\n", f);
 }
 
 int main(int argc, char **argv)
@@ -38,9 +38,15 @@ int main(int argc, char **argv)
 		{ "run", cmd_run }, { "list", cmd_list }, { "describe", cmd_describe },
 		{ "compare", compare_main }, { "doc", cmd_doc },
 	};
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmd, cmds[i].name) == 0)
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd, cmds[i].name) == 0) {
+			/* getopt names argv[0] in its messages: "sockreuse run: unrecognized option" */
+			char name[64];
+			snprintf(name, sizeof(name), "sockreuse %s", cmd);
+			argv[1] = name;
 			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
 	fprintf(stderr, "sockreuse: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

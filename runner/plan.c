@@ -76,6 +76,17 @@ static int name_known(const struct case_file *cf, const char *name)
 	return 0;
 }
 
+/* Conditions outside `expect` decide what an instance is, which cannot depend on the kernel. */
+static int check_static_conds(const struct case_file *cf, const struct condlist *cl, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cl->n; i++)
+		if (strcmp(cl->v[i].key, "kernel") == 0)
+			return pos_fail(cf, cl->v[i].pos, err, errlen,
+					"kernel conditions belong in 'expect' rules only: what a case is may not "
+					"depend on the kernel it runs on");
+	return 0;
+}
+
 static int check_conds(const struct case_file *cf, const struct condlist *cl, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cl->n; i++) {
@@ -92,19 +103,23 @@ static int check_conds(const struct case_file *cf, const struct condlist *cl, ch
 static int check_file(const struct case_file *cf, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cf->nexcludes; i++)
-		if (check_conds(cf, &cf->excludes[i], err, errlen) < 0)
+		if (check_conds(cf, &cf->excludes[i], err, errlen) < 0 ||
+		    check_static_conds(cf, &cf->excludes[i], err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < cf->nlets; i++)
-		if (check_conds(cf, &cf->lets[i].when, err, errlen) < 0)
+		if (check_conds(cf, &cf->lets[i].when, err, errlen) < 0 ||
+		    check_static_conds(cf, &cf->lets[i].when, err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < cf->nexpects; i++)
 		if (check_conds(cf, &cf->expects[i].when, err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < cf->setup.n; i++)
-		if (check_conds(cf, &cf->setup.v[i].when, err, errlen) < 0)
+		if (check_conds(cf, &cf->setup.v[i].when, err, errlen) < 0 ||
+		    check_static_conds(cf, &cf->setup.v[i].when, err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < cf->test.n; i++)
-		if (check_conds(cf, &cf->test.v[i].when, err, errlen) < 0)
+		if (check_conds(cf, &cf->test.v[i].when, err, errlen) < 0 ||
+		    check_static_conds(cf, &cf->test.v[i].when, err, errlen) < 0)
 			return -1;
 	const struct steplist *lists[] = { &cf->setup, &cf->test };
 	for (size_t l = 0; l < 2; l++) {

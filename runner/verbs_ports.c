@@ -1,6 +1,711 @@
-/* Step verbs for ephemeral ports and their exhaustion. */
+/* Step verbs for ephemeral ports and their exhaustion.
+ *
+ *   port-range LO-HI                     net.ipv4.ip_local_port_range of the current host
+ *   connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]
+ *   bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]
+ *   reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]
+ *   close-first NAME [PEER]
+ *   bind-when-free NAME ADDRESS PORT DEADLINE_MS
+ *   tw-reuse-delay MS
+ *   wait-reuse-delay
+ *
+ * The loops stop at the first failing call: its errno is the step's outcome, and the facts
+ * say how far they got (PREFIX.count, PREFIX.first_port, PREFIX.ports_distinct, PREFIX.odd,
+ * PREFIX.even, PREFIX.failed_in). Every loop is bounded by its MAX argument. */
 #include "verbs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+
+#define LOOP_MAX 4096          /* no case needs more connections than this */
+#define PREFIX_MAX 64          /* held sockets are slots: MAX_SOCKS bounds them */
+#define HANDSHAKE_MS 3000
+#define TW_DELAY_SYSCTL "net.ipv4.tcp_tw_reuse_delay"
+/* Before 6.14 the reuse delay is "the seconds counter has ticked since the last timestamp
+ * arrived" (tw_ts_recent_stamp, in seconds): more than one second always satisfies it. */
+#define ONE_SECOND_RULE_MS 1100
+#define DELAY_MARGIN_MS 50
+#define BIND_RETRY_MS 10
+
+/* ---- small helpers ---- */
+
+static int num(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "LO-HI", both ports, LO <= HI. */
+static int port_range_parse(const char *s, long *lo, long *hi)
+{
+	char a[16], b[16];
+	const char *dash = strchr(s, '-');
+	if (!dash || dash == s || (size_t)(dash - s) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return -1;
+	snprintf(a, sizeof(a), "%.*s", (int)(dash - s), s);
+	snprintf(b, sizeof(b), "%s", dash + 1);
+	return num(a, 1, 65535, lo) < 0 || num(b, 1, 65535, hi) < 0 || *lo > *hi ? -1 : 0;
+}
+
+static void fact_long(struct exec_ctx *x, const char *prefix, const char *key, long v)
+{
+	char k[80], val[24];
+	snprintf(k, sizeof(k), "%s.%s", prefix, key);
+	snprintf(val, sizeof(val), "%ld", v);
+	kv_set(x->facts, k, val);
+}
+
+static void fact_str(struct exec_ctx *x, const char *prefix, const char *key, const char *v)
+{
+	char k[80];
+	snprintf(k, sizeof(k), "%s.%s", prefix, key);
+	kv_set(x->facts, k, v);
+}
+
+static int family_of_case(struct exec_ctx *x)
+{
+	const char *fam = kv_get(&x->ci->vars, "family");
+	int f = family_parse(fam ? fam : "inet");
+	return f < 0 ? AF_INET : f;
+}
+
+static unsigned short fd_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return sockaddr_port(&ss);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Connects and waits for the handshake. Returns 0 or the errno it ended with. */
+static int connect_wait(int fd, const struct sockaddr_storage *to, socklen_t len)
+{
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int e = connect(fd, (const struct sockaddr *)to, len) < 0 ? errno : 0;
+	if (e == EINPROGRESS) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		socklen_t sl = sizeof(e);
+		if (poll(&pfd, 1, HANDSHAKE_MS) != 1)
+			e = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+			e = errno;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return e;
+}
+
+static int tcp_info_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ? -1 : ti.tcpi_state;
+}
+
+/* Polls TCP_INFO until fd is in state. A descriptor's TCP_INFO costs one syscall, where a
+ * sock_diag dump grows with every TIME_WAIT socket a loop leaves in the namespace. */
+static int wait_fd_state(int fd, int state)
+{
+	double deadline = now_ms() + STATE_DEADLINE_MS;
+	for (unsigned spins = 0; tcp_info_state(fd) != state; spins++) {
+		if (now_ms() > deadline)
+			return -1;
+		if (spins < 50)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+	return 0;
+}
+
+/* key=value options after a verb's positional arguments. */
+struct opts {
+	long range_lo, range_hi;   /* range=LO-HI (IP_LOCAL_PORT_RANGE) */
+	long bind_lo, bind_hi;     /* bind=LO-HI (bindresvport-style scan) */
+	int reuseaddr, linger0, server_closes;
+};
+
+static int opt_flag(const char *v, int *out)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return -1;
+	*out = v[0] == '1';
+	return 0;
+}
+
+static int opt_one(struct opts *o, const char *key, const char *v)
+{
+	if (strcmp(key, "range") == 0)
+		return port_range_parse(v, &o->range_lo, &o->range_hi);
+	if (strcmp(key, "bind") == 0)
+		return port_range_parse(v, &o->bind_lo, &o->bind_hi);
+	if (strcmp(key, "reuseaddr") == 0)
+		return opt_flag(v, &o->reuseaddr);
+	if (strcmp(key, "linger") == 0)
+		return strcmp(v, "0") == 0 ? (o->linger0 = 1, 0) : -1;
+	if (strcmp(key, "closer") == 0) {
+		o->server_closes = strcmp(v, "server") == 0;
+		return o->server_closes || strcmp(v, "client") == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Is key one of the space-separated words of list? */
+static bool word_in(const char *list, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = list; (p = strstr(p, key)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Parses argv[first..] as key=value; allowed lists the keys this verb takes. */
+static enum step_rc opts_parse(struct exec_ctx *x, int argc, char **argv, int first, const char *allowed,
+			       struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = first; i < argc; i++) {
+		char key[16];
+		const char *eq = strchr(argv[i], '=');
+		size_t n = eq ? (size_t)(eq - argv[i]) : 0;
+		if (!eq || n == 0 || n >= sizeof(key))
+			return ctx_error(x, "%s: expected key=value, got '%s'", argv[0], argv[i]);
+		snprintf(key, sizeof(key), "%.*s", (int)n, argv[i]);
+		if (!word_in(allowed, key) || opt_one(o, key, eq + 1) < 0)
+			return ctx_error(x, "%s: bad option '%s' (takes %s)", argv[0], argv[i], allowed);
+	}
+	return STEP_OK;
+}
+
+/* Socket options a loop sets on each new socket. Returns 0 or errno; *what names it. */
+static int apply_opts(int fd, const struct opts *o, const char **what)
+{
+	int one = 1;
+	struct linger lg = { 1, 0 };
+	unsigned range = (unsigned)o->range_hi << 16 | (unsigned)o->range_lo;
+	*what = "IP_LOCAL_PORT_RANGE";
+	if (o->range_lo && setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof(range)) < 0)
+		return errno;
+	*what = "SO_REUSEADDR";
+	if (o->reuseaddr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		return errno;
+	*what = "SO_LINGER";
+	if (o->linger0 && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+		return errno;
+	return 0;
+}
+
+/* ---- which ports a loop got ---- */
+
+struct tally {
+	long count, odd, even, distinct;
+	unsigned short first, last;
+	unsigned char seen[65536 / 8];
+};
+
+static void tally_port(struct tally *t, unsigned short port)
+{
+	if (!t->count)
+		t->first = port;
+	t->last = port;
+	t->count++;
+	if (port & 1)
+		t->odd++;
+	else
+		t->even++;
+	if (!(t->seen[port / 8] & (1u << (port % 8)))) {
+		t->seen[port / 8] |= (unsigned char)(1u << (port % 8));
+		t->distinct++;
+	}
+}
+
+static void tally_facts(struct exec_ctx *x, const char *prefix, const struct tally *t)
+{
+	fact_long(x, prefix, "count", t->count);
+	if (!t->count)
+		return;
+	fact_long(x, prefix, "first_port", t->first);
+	fact_long(x, prefix, "last_port", t->last);
+	fact_long(x, prefix, "ports_distinct", t->distinct);
+	fact_long(x, prefix, "odd", t->odd);
+	fact_long(x, prefix, "even", t->even);
+}
+
+/* The loop stopped at a failing call: the facts, then the outcome. */
+static enum step_rc loop_failed(struct exec_ctx *x, const char *prefix, const struct tally *t, int e,
+				const char *what)
+{
+	tally_facts(x, prefix, t);
+	fact_str(x, prefix, "failed_in", what);
+	return ctx_errno(x, e, what);
+}
+
+/* ---- port-range ---- */
+
+/* port-range LO-HI (or LO HI): the sysctl takes two numbers in one write, which a case
+ * file's one-token sysctl value cannot carry. A case declares the same range as the param
+ * sysctl.net.ipv4.ip_local_port_range, written LO-HI. */
+static enum step_rc v_port_range(struct exec_ctx *x, int argc, char **argv)
+{
+	long lo, hi;
+	char val[32], err[256];
+	int bad = argc == 2 ? port_range_parse(argv[1], &lo, &hi)
+			    : num(argv[1], 1, 65535, &lo) < 0 || num(argv[2], 1, 65535, &hi) < 0 || lo > hi;
+	if (bad)
+		return ctx_error(x, "port-range: expected LO-HI or LO HI with LO <= HI, got '%s%s%s'", argv[1],
+				 argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+	snprintf(val, sizeof(val), "%ld %ld", lo, hi);
+	int rc = sysctl_write(x->origin, "net.ipv4.ip_local_port_range", val, err, sizeof(err));
+	if (rc == -ENOENT)
+		return ctx_skip(x, "%s", err);
+	if (rc < 0)
+		return ctx_error(x, "%s", err);
+	return STEP_OK;
+}
+
+/* ---- connect-until-fail, bind-until-fail ---- */
+
+/* A held socket of a filling loop: a slot PREFIX.N, so that it stays open with the case. */
+static enum step_rc held_socket(struct exec_ctx *x, const char *prefix, long i, int family, struct sock_slot **out)
+{
+	char name[32];
+	if (snprintf(name, sizeof(name), "%s.%ld", prefix, i) >= (int)sizeof(name))
+		return ctx_error(x, "socket name prefix '%s' is too long", prefix);
+	struct sock_slot *s = slot_new(x, name);
+	if (!s || s->fd >= 0)
+		return ctx_error(x, "no free socket slot for '%s'", name);
+	s->fd = socket(family, SOCK_STREAM, 0);
+	if (s->fd < 0)
+		return ctx_error(x, "socket: %s", strerror(errno));
+	s->family = family;
+	s->type = SOCK_STREAM;
+	s->host = x->host;
+	s->lport = s->rport = 0;
+	*out = s;
+	return STEP_OK;
+}
+
+static enum step_rc parse_max(struct exec_ctx *x, const char *s, long limit, long *max)
+{
+	if (num(s, 1, limit, max) < 0)
+		return ctx_error(x, "expected a count from 1 to %ld, got '%s'", limit, s);
+	return STEP_OK;
+}
+
+/* connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]: opens sockets PREFIX.1 ... and
+ * connects each (no bind) to ADDRESS:PORT, keeping them, until one fails or MAX succeeded. */
+static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **argv)
+{
+	struct opts o;
+	long port, max;
+	struct sockaddr_storage to;
+	socklen_t len;
+	int family = family_of_case(x);
+	struct tally *t;
+	if (num(argv[3], 1, 65535, &port) < 0)
+		return ctx_error(x, "connect-until-fail: expected a port, got '%s'", argv[3]);
+	if (parse_max(x, argv[4], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 5, "range", &o) ||
+	    addr_resolve(x, argv[2], family, (unsigned short)port, &to, &len) < 0)
+		return STEP_ERROR;
+	t = xcalloc(1, sizeof(*t));
+	enum step_rc rc = STEP_OK;
+	for (long i = 1; i <= max && rc == STEP_OK; i++) {
+		struct sock_slot *s;
+		const char *what;
+		int e;
+		if ((rc = held_socket(x, argv[1], i, family, &s)))
+			break;
+		if ((e = apply_opts(s->fd, &o, &what)))
+			rc = loop_failed(x, argv[1], t, e, what);
+		else if ((e = connect_wait(s->fd, &to, len)))
+			rc = loop_failed(x, argv[1], t, e, "connect");
+		else {
+			s->lport = fd_local_port(s->fd);
+			s->rport = (unsigned short)port;
+			tally_port(t, s->lport);
+		}
+	}
+	if (rc == STEP_OK)
+		tally_facts(x, argv[1], t);
+	free(t);
+	return rc;
+}
+
+/* bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]: binds sockets
+ * PREFIX.1 ... to ADDRESS port 0 (the kernel chooses), keeping them, until one fails. */
+static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
+{
+	struct opts o;
+	long max;
+	struct sockaddr_storage at;
+	socklen_t len;
+	int family = family_of_case(x);
+	if (parse_max(x, argv[3], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 4, "range reuseaddr", &o) ||
+	    addr_resolve(x, argv[2], family, 0, &at, &len) < 0)
+		return STEP_ERROR;
+	struct tally *t = xcalloc(1, sizeof(*t));
+	enum step_rc rc = STEP_OK;
+	for (long i = 1; i <= max && rc == STEP_OK; i++) {
+		struct sock_slot *s;
+		const char *what;
+		int e;
+		if ((rc = held_socket(x, argv[1], i, family, &s)))
+			break;
+		if ((e = apply_opts(s->fd, &o, &what)))
+			rc = loop_failed(x, argv[1], t, e, what);
+		else if (bind(s->fd, (struct sockaddr *)&at, len) < 0)
+			rc = loop_failed(x, argv[1], t, errno, "bind");
+		else {
+			s->lport = fd_local_port(s->fd);
+			tally_port(t, s->lport);
+		}
+	}
+	if (rc == STEP_OK)
+		tally_facts(x, argv[1], t);
+	free(t);
+	return rc;
+}
+
+/* ---- reconnect-loop ---- */
+
+struct loop {
+	struct exec_ctx *x;
+	const struct opts *o;
+	struct sock_slot *listener;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	long cursor;               /* the next port the bind scan tries, kept across connections */
+};
+
+/* Binds the wildcard address to a port of [bind_lo, bind_hi] as bindresvport(3) does: from
+ * where the previous call stopped, upward with wrap-around, skipping ports in use; when
+ * every port is in use, the last bind()'s EADDRINUSE. Returns 0 or errno. */
+static int bind_scan(struct loop *l, int fd)
+{
+	struct sockaddr_storage at;
+	socklen_t len;
+	long n = l->o->bind_hi - l->o->bind_lo + 1;
+	for (long i = 0; i < n; i++) {
+		long port = l->cursor;
+		l->cursor = port == l->o->bind_hi ? l->o->bind_lo : port + 1;
+		if (addr_resolve(l->x, "any", l->listener->family, (unsigned short)port, &at, &len) < 0)
+			return EINVAL;
+		if (bind(fd, (struct sockaddr *)&at, len) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			return errno;
+	}
+	return EADDRINUSE;
+}
+
+/* Takes the connection off the listener. Returns the fd, or -1 (message in x). */
+static int accept_one(struct loop *l)
+{
+	struct pollfd pfd = { .fd = l->listener->fd, .events = POLLIN };
+	if (poll(&pfd, 1, HANDSHAKE_MS) != 1) {
+		ctx_error(l->x, "reconnect-loop: no connection reached the listener within %d ms", HANDSHAKE_MS);
+		return -1;
+	}
+	int fd = accept(l->listener->fd, NULL, NULL);
+	if (fd < 0)
+		ctx_error(l->x, "reconnect-loop: accept: %s", strerror(errno));
+	return fd;
+}
+
+/* Ends the connection c (ours) / a (the peer's) the way the loop was told, and waits until
+ * it has: the end that closed first is left in TIME_WAIT (unless tcp_max_tw_buckets says
+ * no), the other end CLOSED. The second end closes as soon as it has seen the first FIN:
+ * its own FIN then carries the ACK, where waiting for FIN_WAIT2 would wait for a delayed
+ * ACK (milliseconds per connection). shutdown(SHUT_WR) sends the FIN close() would send
+ * but keeps the descriptor, whose TCP_INFO shows the state. Returns 0, or -1 (message in x). */
+static int end_connection(struct loop *l, int c, int a)
+{
+	int first = l->o->server_closes ? a : c, second = l->o->server_closes ? c : a;
+	if (l->o->linger0) {
+		close(c);  /* SO_LINGER {1, 0}: close() sends RST, no TIME_WAIT */
+		int seen = wait_fd_state(a, TCP_CLOSE);
+		close(a);
+		if (seen < 0)
+			ctx_error(l->x, "reconnect-loop: the peer did not see the reset within %.0f ms", STATE_DEADLINE_MS);
+		return seen;
+	}
+	int ok = shutdown(first, SHUT_WR) == 0 && wait_fd_state(second, TCP_CLOSE_WAIT) == 0 &&
+		 shutdown(second, SHUT_WR) == 0 && wait_fd_state(second, TCP_CLOSE) == 0 &&
+		 wait_fd_state(first, TCP_CLOSE) == 0;
+	close(c);
+	close(a);
+	if (!ok)
+		ctx_error(l->x, "reconnect-loop: the connection did not close within %.0f ms", STATE_DEADLINE_MS);
+	return ok ? 0 : -1;
+}
+
+/* One connection of the loop. STEP_ERRNO (the loop's outcome) when bind or connect fail. */
+static enum step_rc one_connection(struct loop *l, const char *name, struct tally *t)
+{
+	const char *what = "socket";
+	int c = socket(l->listener->family, SOCK_STREAM, 0), e = c < 0 ? errno : 0;
+	if (!e)
+		e = apply_opts(c, l->o, &what);
+	if (!e && l->o->bind_lo && (e = bind_scan(l, c)))
+		what = "bind";
+	if (!e && (e = connect_wait(c, &l->to, l->tolen)))
+		what = "connect";
+	if (e) {
+		if (c >= 0)
+			close(c);
+		return loop_failed(l->x, name, t, e, what);
+	}
+	tally_port(t, fd_local_port(c));
+	int a = accept_one(l);
+	if (a < 0) {
+		close(c);
+		return STEP_ERROR;
+	}
+	return end_connection(l, c, a) == 0 ? STEP_OK : STEP_ERROR;
+}
+
+/* reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]:
+ * MAX times: a new socket (options set), a bindresvport-style bind when bind= is given
+ * (otherwise connect() chooses the port), connect to LISTENER, accept, and close, the
+ * client first unless closer=server. Stops at the first failing bind or connect. */
+static enum step_rc v_reconnect_loop(struct exec_ctx *x, int argc, char **argv)
+{
+	struct opts o;
+	long max;
+	struct loop l = { .x = x, .o = &o };
+	if (parse_max(x, argv[3], LOOP_MAX, &max) ||
+	    opts_parse(x, argc, argv, 4, "bind reuseaddr linger closer", &o))
+		return STEP_ERROR;
+	l.listener = slot_find(x, argv[2]);
+	if (!l.listener || l.listener->fd < 0)
+		return ctx_error(x, "reconnect-loop: no open listener named '%s'", argv[2]);
+	l.tolen = sizeof(l.to);
+	if (getsockname(l.listener->fd, (struct sockaddr *)&l.to, &l.tolen) < 0)
+		return ctx_error(x, "reconnect-loop: getsockname: %s", strerror(errno));
+	l.cursor = o.bind_lo;
+	struct tally *t = xcalloc(1, sizeof(*t));
+	enum step_rc rc = STEP_OK;
+	for (long i = 0; i < max && rc == STEP_OK; i++)
+		rc = one_connection(&l, argv[1], t);
+	if (rc == STEP_OK)
+		tally_facts(x, argv[1], t);
+	free(t);
+	return rc;
+}
+
+/* ---- close-first ---- */
+
+static bool state_in(int st, const int *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == st)
+			return true;
+	return false;
+}
+
+/* Polls the kernel (sock_diag for a closed socket) until s is in one of the states, -1
+ * standing for "no such socket any more". Returns the state, or -2 at the deadline. */
+static int wait_settled(struct exec_ctx *x, const struct sock_slot *s, const int *set, size_t n)
+{
+	double deadline = now_ms() + STATE_DEADLINE_MS;
+	for (unsigned spins = 0;; spins++) {
+		int st = slot_state(x, s);
+		if (state_in(st, set, n))
+			return st;
+		if (now_ms() > deadline)
+			return -2;
+		if (spins < 50)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+}
+
+static const char *left_name(int st)
+{
+	return st < 0 || st == TCP_CLOSE ? "gone" : tcp_state_name(st);
+}
+
+static enum step_rc open_slot(struct exec_ctx *x, const char *name, struct sock_slot **s)
+{
+	*s = slot_find(x, name);
+	if (!*s || (*s)->fd < 0)
+		return ctx_error(x, "no open socket named '%s'", name);
+	return STEP_OK;
+}
+
+/* Polls PEER's TCP_INFO until it has seen NAME's FIN (CLOSE_WAIT) or reset (CLOSED). */
+static int wait_peer_told(const struct sock_slot *p)
+{
+	double deadline = now_ms() + STATE_DEADLINE_MS;
+	for (unsigned spins = 0;; spins++) {
+		int st = tcp_info_state(p->fd);
+		if (st == TCP_CLOSE_WAIT || st == TCP_CLOSE)
+			return st;
+		if (now_ms() > deadline)
+			return -2;
+		if (spins < 50)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+}
+
+/* NAME closed: PEER sees it, then closes too; waits until PEER's end is gone and NAME's
+ * settled. Returns NAME's final state (-1: gone), or -2 at the deadline. */
+static int close_peer(struct exec_ctx *x, const struct sock_slot *s, struct sock_slot *p)
+{
+	static const int after[] = { TCP_TIME_WAIT, TCP_CLOSE, -1 };
+	static const int gone[] = { TCP_CLOSE, -1 };
+	int seen = wait_peer_told(p);
+	if (seen == -2)
+		return -2;
+	fact_str(x, p->name, "before_close", tcp_state_name(seen));
+	close(p->fd);
+	p->fd = -1;
+	if (wait_settled(x, p, gone, 2) == -2)
+		return -2;
+	return wait_settled(x, s, after, 3);
+}
+
+/* close-first NAME [PEER]: NAME closes its connection. With PEER, PEER closes as soon as
+ * it has seen NAME's FIN or reset (so its FIN acknowledges NAME's), and the step waits
+ * until PEER's end is gone; without, it waits until NAME's FIN is acknowledged. NAME's
+ * end may also vanish at once: SO_LINGER {1,0}, TCP_LINGER2 < 0, no TIME_WAIT bucket.
+ * Facts: NAME.after_close (FIN_WAIT2, TIME_WAIT or gone) and PEER.before_close
+ * (CLOSE_WAIT after a FIN, CLOSED after a reset). */
+static enum step_rc v_close_first(struct exec_ctx *x, int argc, char **argv)
+{
+	static const int acked[] = { TCP_FIN_WAIT2, TCP_TIME_WAIT, TCP_CLOSE, -1 };
+	struct sock_slot *s, *p = NULL;
+	int home = x->host, st;
+	if (open_slot(x, argv[1], &s) || (argc > 2 && open_slot(x, argv[2], &p)))
+		return STEP_ERROR;
+	if (!s->lport || !s->rport)
+		return ctx_error(x, "close-first: '%s' is not connected", argv[1]);
+	close(s->fd);
+	s->fd = -1;
+	st = p ? close_peer(x, s, p) : wait_settled(x, s, acked, 4);
+	if (st == -2)
+		return ctx_error(x, "close-first: '%s'%s%s did not finish closing within %.0f ms", argv[1],
+				 p ? " and " : "", p ? argv[2] : "", STATE_DEADLINE_MS);
+	fact_str(x, s->name, "after_close", left_name(st));
+	return ctx_enter(x, home);
+}
+
+/* ---- bind-when-free ---- */
+
+/* bind-when-free NAME ADDRESS PORT DEADLINE_MS: binds NAME, retrying while the port is in
+ * use, until DEADLINE_MS have passed: for a port a kernel timer will free (a FIN_WAIT2
+ * orphan). The fact NAME.waited_ms says how long the port stayed busy. */
+static enum step_rc v_bind_when_free(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	long port, limit;
+	struct sockaddr_storage at;
+	socklen_t len;
+	if (open_slot(x, argv[1], &s))
+		return STEP_ERROR;
+	if (num(argv[3], 0, 65535, &port) < 0 || num(argv[4], 0, 120000, &limit) < 0)
+		return ctx_error(x, "bind-when-free: expected a port and milliseconds, got '%s %s'", argv[3], argv[4]);
+	if (addr_resolve(x, argv[2], s->family, (unsigned short)port, &at, &len) < 0)
+		return STEP_ERROR;
+	double start = now_ms();
+	for (;;) {
+		int e = bind(s->fd, (struct sockaddr *)&at, len) == 0 ? 0 : errno;
+		double waited = now_ms() - start;
+		if (e != EADDRINUSE || waited > (double)limit) {
+			fact_long(x, s->name, "waited_ms", (long)waited);
+			if (!e)
+				s->lport = fd_local_port(s->fd);
+			return e ? ctx_errno(x, e, "bind") : STEP_OK;
+		}
+		sleep_ms(BIND_RETRY_MS);
+	}
+}
+
+/* ---- the tcp_tw_reuse delay ---- */
+
+/* tw-reuse-delay MS: sets net.ipv4.tcp_tw_reuse_delay (milliseconds, since 6.14) where the
+ * kernel has it. Older kernels have a fixed delay of one tick of a seconds counter, and
+ * the step writes nothing there (it is no skip: the case runs under the older rule). */
+static enum step_rc v_tw_reuse_delay(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	long ms;
+	char err[256];
+	if (num(argv[1], 1, 60000, &ms) < 0)
+		return ctx_error(x, "tw-reuse-delay: expected milliseconds from 1 to 60000, got '%s'", argv[1]);
+	int rc = sysctl_write(x->origin, TW_DELAY_SYSCTL, argv[1], err, sizeof(err));
+	if (rc == -ENOENT) {
+		kv_set(x->facts, TW_DELAY_SYSCTL, "absent: one-second rule");
+		return STEP_OK;
+	}
+	if (rc < 0)
+		return ctx_error(x, "%s", err);
+	kv_set(x->facts, TW_DELAY_SYSCTL, argv[1]);
+	return STEP_OK;
+}
+
+/* wait-reuse-delay: lets the TIME_WAIT reuse delay in force pass: the sysctl's value and a
+ * margin where it exists, else more than one second. Time passing is the scenario here. */
+static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char val[32], err[256];
+	long delay, ms = ONE_SECOND_RULE_MS;
+	if (sysctl_read(TW_DELAY_SYSCTL, val, sizeof(val), err, sizeof(err)) == 0) {
+		if (num(val, 0, 60000, &delay) < 0)
+			return ctx_error(x, "wait-reuse-delay: %s reads '%s'", TW_DELAY_SYSCTL, val);
+		ms = delay + DELAY_MARGIN_MS;
+	}
+	sleep_ms(ms);
+	fact_long(x, "reuse_delay", "waited_ms", ms);
+	return STEP_OK;
+}
 
 const struct verb port_verbs[] = {
+	{ "port-range", 1, 2, v_port_range, "port-range LO-HI | LO HI" },
+	{ "connect-until-fail", 4, 5, v_connect_until_fail,
+	  "connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]" },
+	{ "bind-until-fail", 3, 5, v_bind_until_fail,
+	  "bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]" },
+	{ "reconnect-loop", 3, 7, v_reconnect_loop,
+	  "reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]" },
+	{ "close-first", 1, 2, v_close_first, "close-first NAME [PEER]" },
+	{ "bind-when-free", 4, 4, v_bind_when_free, "bind-when-free NAME ADDRESS PORT DEADLINE_MS" },
+	{ "tw-reuse-delay", 1, 1, v_tw_reuse_delay, "tw-reuse-delay MILLISECONDS" },
+	{ "wait-reuse-delay", 0, 0, v_wait_reuse_delay, "wait-reuse-delay" },
 	{ NULL, 0, 0, NULL, NULL },
 };

@@ -181,6 +181,39 @@ START_TEST(expansion_errors)
 }
 END_TEST
 
+START_TEST(trailing_comments_end_values_not_text)
+{
+	const char *text = "case 0901   # the number\n"
+			   "title a #1 title\n"
+			   "group g\n"
+			   "sysctl net.ipv4.ip_local_port_range 40000 40001   # two words\n"
+			   "test:\n"
+			   "    socket s tcp   # a comment\n"
+			   "expect ok\n"
+			   "    why because # it is\n"
+			   "    ref bind(2)\n";
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	ck_assert_str_eq(kv_get(&cf.sysctls, "net.ipv4.ip_local_port_range"), "40000 40001");
+	ck_assert_int_eq(cf.test.v[0].argc, 3);
+	ck_assert_str_eq(cf.title, "a #1 title");
+	ck_assert_str_eq(cf.expects[0].why, "because # it is");
+	casefile_free(&cf);
+}
+END_TEST
+
+START_TEST(kernel_conditions_only_in_expect)
+{
+	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp when kernel>=6.1\nexpect ok\n"
+			    "    why w\n    ref r\n",
+			    "cases/0901-x.case:5:23:", "kernel conditions belong in 'expect'");
+	expect_expand_error("case 0901\ntitle t\ngroup g\nmatrix a x y\nexclude when a=x kernel<6.1\ntest:\n"
+			    "    socket s tcp\nexpect ok\n    why w\n    ref r\n",
+			    "cases/0901-x.case:5:18:", "kernel conditions belong in 'expect'");
+}
+END_TEST
+
 START_TEST(subst_replaces_and_reports_unknown)
 {
 	struct kvlist v = { 0 };
@@ -206,6 +239,8 @@ static Suite *suite(void)
 	tcase_add_test(t, errors_name_file_line_column);
 	tcase_add_test(t, expansion_errors);
 	tcase_add_test(t, subst_replaces_and_reports_unknown);
+	tcase_add_test(t, trailing_comments_end_values_not_text);
+	tcase_add_test(t, kernel_conditions_only_in_expect);
 	suite_add_tcase(s, t);
 	return s;
 }
