@@ -66,8 +66,6 @@ def test_usage_error_exits_2(binary, tmp_path, name):
     assert not list(tmp_path.glob("**/.sockreuse-probe-*")), "a write probe was left behind"
 
 
-@pytest.mark.xfail(strict=True, reason="runner bug: a report path that is a directory is found only "
-                   "after the cases ran (exit 1), not before (exit 2)")
 def test_report_path_that_is_a_directory_exits_2(binary, cases_dir, tmp_path):
     free_bind_case(cases_dir)
     r = run("run", "--cases", cases_dir, "--json", tmp_path)
@@ -246,8 +244,6 @@ def test_describe_kernel_dependent_expectation(binary, cases_dir, write):
     assert outcome.index("Added in 6.3.") < outcome.index("Old kernels lack it.")
 
 
-@pytest.mark.xfail(strict=True, reason="runner bug: describe prints every later rule that could hold, "
-                   "not only the one that decides this instance (cmd_info.c print_expectations)")
 def test_describe_shows_only_the_rule_that_applies(binary, cases_dir, write):
     text = case_text(901, ["socket  s tcp {family}"], "EADDRINUSE", why="The default.",
                      head="matrix  family  inet inet6")
@@ -412,8 +408,6 @@ def test_keep_going_with_only_bad_files(binary, cases_dir, tmp_path):
     assert tap["plan"] == 1 and not tap["tests"][0]["ok"]
 
 
-@pytest.mark.xfail(strict=True, reason="parser gap: kernel conditions are accepted outside 'expect' "
-                   "(docs/case-format.md: allowed in expect only) and then ignored")
 @pytest.mark.parametrize("where", ["step", "let", "exclude"])
 def test_kernel_condition_outside_expect_is_rejected(binary, cases_dir, where):
     head, steps = "", ["socket  s tcp inet"]
