@@ -1,0 +1,312 @@
+/* The ephemeral-port verbs (runner/verbs_ports.c): port-range, connect-until-fail,
+ * bind-until-fail, reconnect-loop, close-first, bind-when-free, tw-reuse-delay,
+ * wait-reuse-delay. Each test runs in Check's own forked process and moves it into a fresh
+ * network namespace with the loopback topology: the sysctls written here are that
+ * namespace's, and nothing touches the host's sockets. */
+#include "fixture.h"
+#include "../../runner/exec.h"
+#include "../../runner/verbs.h"
+#include "../../runner/util.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct case_inst ci;      /* no vars: sockets default to inet */
+static struct kvlist facts;
+static struct ns_id origin;
+static struct exec_ctx x;
+
+static void setup_ns(void)
+{
+	char err[256];
+	ck_assert_int_eq(ns_current(&origin), 0);
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s (the unit tests need root)", strerror(errno));
+	memset(&x, 0, sizeof(x));
+	memset(&facts, 0, sizeof(facts));
+	x.ci = &ci;
+	x.origin = &origin;
+	x.facts = &facts;
+	x.host = HOST_A;
+	x.in_test = true;  /* failing calls are outcomes, as in a case's test: block */
+	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	const struct verb *tables[] = { core_verbs, port_verbs };
+	for (size_t t = 0; t < 2; t++)
+		for (const struct verb *v = tables[t]; v->name; v++)
+			if (strcmp(v->name, name) == 0)
+				return v;
+	return NULL;
+}
+
+/* Runs one step written as in a case file. */
+static enum step_rc step(const char *line)
+{
+	char buf[256], *argv[10];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *tok = strtok(buf, " "); tok && argc < 10; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	const struct verb *v = find_verb(argv[0]);
+	ck_assert_msg(v, "no verb '%s'", argv[0]);
+	ck_assert_msg(argc - 1 >= v->min_args && argc - 1 <= v->max_args, "arity of '%s'", line);
+	x.msg[0] = '\0';
+	return v->fn(&x, argc, argv);
+}
+
+#define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
+
+static void expect_errno(const char *line, int e)
+{
+	enum step_rc rc = step(line);
+	ck_assert_msg(rc == STEP_ERRNO, "%s: expected errno %s, got rc %d (%s)", line, errno_name(e), rc, x.msg);
+	ck_assert_msg(x.err_no == e, "%s: expected %s, got %s", line, errno_name(e), errno_name(x.err_no));
+}
+
+static const char *fact(const char *key)
+{
+	const char *v = kv_get(&facts, key);
+	ck_assert_msg(v, "no fact '%s'", key);
+	return v;
+}
+
+static void listener(void)
+{
+	STEP_OK_("socket l tcp");
+	STEP_OK_("bind l host 5000");
+	STEP_OK_("listen l 64");
+}
+
+START_TEST(port_range_writes_the_sysctl)
+{
+	char val[64], err[256];
+	setup_ns();
+	STEP_OK_("port-range 40000-40003");
+	ck_assert_int_eq(sysctl_read("net.ipv4.ip_local_port_range", val, sizeof(val), err, sizeof(err)), 0);
+	ck_assert_str_eq(val, "40000\t40003");
+	STEP_OK_("port-range 41000 41001");
+	ck_assert_int_eq(sysctl_read("net.ipv4.ip_local_port_range", val, sizeof(val), err, sizeof(err)), 0);
+	ck_assert_str_eq(val, "41000\t41001");
+	ck_assert_int_eq(step("port-range 40003-40000"), STEP_ERROR);
+	ck_assert_int_eq(step("port-range 40000"), STEP_ERROR);
+	ck_assert_int_eq(step("port-range x-y"), STEP_ERROR);
+}
+END_TEST
+
+START_TEST(connect_until_fail_counts_the_range)
+{
+	setup_ns();
+	listener();
+	STEP_OK_("port-range 40000-40001");
+	STEP_OK_("connect-until-fail c host 5000 2");
+	ck_assert_str_eq(fact("c.count"), "2");
+	ck_assert_str_eq(fact("c.ports_distinct"), "2");
+	ck_assert_str_eq(fact("c.first_port"), "40000");  /* connect() starts with the low end's parity */
+	/* The held sockets are slots; one more does not fit. */
+	ck_assert(slot_find(&x, "c.2") && slot_find(&x, "c.2")->fd >= 0);
+	expect_errno("connect-until-fail d host 5000 1", EADDRNOTAVAIL);
+	ck_assert_str_eq(fact("d.count"), "0");
+	ck_assert_str_eq(fact("d.failed_in"), "connect");
+}
+END_TEST
+
+START_TEST(bind_until_fail_counts_and_sorts_parity)
+{
+	setup_ns();
+	STEP_OK_("port-range 40000-40001");
+	expect_errno("bind-until-fail b host 3", EADDRINUSE);
+	ck_assert_str_eq(fact("b.count"), "2");
+	ck_assert_str_eq(fact("b.odd"), "1");
+	ck_assert_str_eq(fact("b.even"), "1");
+	ck_assert_str_eq(fact("b.first_port"), "40001");  /* bind(0) starts with the other parity */
+	ck_assert_str_eq(fact("b.failed_in"), "bind");
+}
+END_TEST
+
+START_TEST(options_are_checked)
+{
+	setup_ns();
+	listener();
+	ck_assert_int_eq(step("connect-until-fail c host 5000 0"), STEP_ERROR);
+	ck_assert_int_eq(step("connect-until-fail c host 5000 65"), STEP_ERROR);
+	ck_assert_int_eq(step("connect-until-fail c host 5000 1 reuseaddr=1"), STEP_ERROR);
+	ck_assert_int_eq(step("bind-until-fail b host 1 range=5-4"), STEP_ERROR);
+	ck_assert_int_eq(step("bind-until-fail b host 1 reuse=1"), STEP_ERROR);
+	ck_assert_int_eq(step("reconnect-loop r l 1 closer=nobody"), STEP_ERROR);
+	ck_assert_int_eq(step("reconnect-loop r nosuch 1"), STEP_ERROR);
+	ck_assert_int_eq(step("tw-reuse-delay 0"), STEP_ERROR);
+	ck_assert_int_eq(step("bind-when-free nosuch host 4000 10"), STEP_ERROR);
+}
+END_TEST
+
+START_TEST(socket_range_option)
+{
+	setup_ns();
+	listener();
+	/* IP_LOCAL_PORT_RANGE narrows the system range for one socket (Linux 6.3 and 6.1.32). */
+	enum step_rc rc = step("connect-until-fail c host 5000 1 range=40000-40000");
+	if (rc == STEP_ERRNO && x.err_no == ENOPROTOOPT)
+		return;
+	ck_assert_msg(rc == STEP_OK, "%s", x.msg);
+	ck_assert_str_eq(fact("c.first_port"), "40000");
+}
+END_TEST
+
+/* bindresvport-style: 4 ports, client closes first: the 5th bind finds them all in TIME_WAIT. */
+START_TEST(reconnect_loop_runs_out_of_ports)
+{
+	setup_ns();
+	listener();
+	expect_errno("reconnect-loop c l 5 bind=1020-1023", EADDRINUSE);
+	ck_assert_str_eq(fact("c.count"), "4");
+	ck_assert_str_eq(fact("c.ports_distinct"), "4");
+	ck_assert_str_eq(fact("c.failed_in"), "bind");
+}
+END_TEST
+
+/* The remedies leave no TIME_WAIT on the client's ports: the loop goes round twice. */
+START_TEST(reconnect_loop_remedies)
+{
+	setup_ns();
+	listener();
+	STEP_OK_("reconnect-loop a l 9 bind=1020-1023 linger=0");
+	ck_assert_str_eq(fact("a.count"), "9");
+	ck_assert_str_eq(fact("a.ports_distinct"), "4");
+	STEP_OK_("reconnect-loop b l 9 bind=1016-1019 closer=server");
+	ck_assert_str_eq(fact("b.count"), "9");
+}
+END_TEST
+
+/* Without bind=, connect() picks the port: with tcp_tw_reuse=0 the TIME_WAITs exhaust it. */
+START_TEST(reconnect_loop_ephemeral)
+{
+	char err[256];
+	setup_ns();
+	ck_assert_int_eq(sysctl_write(&origin, "net.ipv4.tcp_tw_reuse", "0", err, sizeof(err)), 0);
+	listener();
+	STEP_OK_("port-range 40000-40001");
+	expect_errno("reconnect-loop c l 3", EADDRNOTAVAIL);
+	ck_assert_str_eq(fact("c.count"), "2");
+	ck_assert_str_eq(fact("c.failed_in"), "connect");
+}
+END_TEST
+
+static void connection(const char *name, const char *port)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "socket %s tcp", name);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "bind %s host %s", name, port);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "connect %s host 5000", name);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "accept l %s.peer", name);
+	STEP_OK_(line);
+}
+
+START_TEST(close_first_leaves_time_wait)
+{
+	setup_ns();
+	listener();
+	connection("c", "4000");
+	STEP_OK_("close-first c c.peer");
+	ck_assert_str_eq(fact("c.after_close"), "TIME_WAIT");
+	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSE_WAIT");
+	STEP_OK_("wait-state c TIME_WAIT");
+	STEP_OK_("socket n tcp");
+	expect_errno("bind n host 4000", EADDRINUSE);
+	/* closing again: no open socket */
+	ck_assert_int_eq(step("close-first c"), STEP_ERROR);
+}
+END_TEST
+
+START_TEST(close_first_alone_leaves_fin_wait2)
+{
+	setup_ns();
+	listener();
+	connection("c", "4000");
+	STEP_OK_("close-first c");
+	ck_assert_str_eq(fact("c.after_close"), "FIN_WAIT2");
+}
+END_TEST
+
+START_TEST(close_first_with_linger_zero_resets)
+{
+	setup_ns();
+	listener();
+	STEP_OK_("socket c tcp");
+	STEP_OK_("setsockopt c SO_LINGER 0");
+	STEP_OK_("bind c host 4000");
+	STEP_OK_("connect c host 5000");
+	STEP_OK_("accept l c.peer");
+	STEP_OK_("close-first c c.peer");
+	ck_assert_str_eq(fact("c.after_close"), "gone");
+	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSED");
+	STEP_OK_("socket n tcp");
+	STEP_OK_("bind-when-free n host 4000 0");
+	ck_assert_str_eq(fact("n.waited_ms"), "0");
+}
+END_TEST
+
+START_TEST(bind_when_free_gives_up)
+{
+	setup_ns();
+	STEP_OK_("socket a tcp");
+	STEP_OK_("bind a host 4000");
+	STEP_OK_("socket b tcp");
+	expect_errno("bind-when-free b host 4000 30", EADDRINUSE);
+	ck_assert_int_ge(atoi(fact("b.waited_ms")), 30);
+}
+END_TEST
+
+START_TEST(reuse_delay_where_the_kernel_has_it)
+{
+	char val[32], err[256];
+	setup_ns();
+	STEP_OK_("tw-reuse-delay 20");
+	int present = sysctl_read("net.ipv4.tcp_tw_reuse_delay", val, sizeof(val), err, sizeof(err)) == 0;
+	if (!present) {
+		ck_assert_str_eq(fact("net.ipv4.tcp_tw_reuse_delay"), "absent: one-second rule");
+		return;  /* wait-reuse-delay would sleep 1.1 s: not worth it here */
+	}
+	ck_assert_str_eq(val, "20");
+	ck_assert_str_eq(fact("net.ipv4.tcp_tw_reuse_delay"), "20");
+	double t0 = now_ms();
+	STEP_OK_("wait-reuse-delay");
+	ck_assert_int_ge((int)(now_ms() - t0), 20);
+	ck_assert_str_eq(fact("reuse_delay.waited_ms"), "70");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("verbs_ports");
+	TCase *t = tcase_create("ports");
+	tcase_set_timeout(t, 10);
+	tcase_add_test(t, port_range_writes_the_sysctl);
+	tcase_add_test(t, connect_until_fail_counts_the_range);
+	tcase_add_test(t, bind_until_fail_counts_and_sorts_parity);
+	tcase_add_test(t, options_are_checked);
+	tcase_add_test(t, socket_range_option);
+	tcase_add_test(t, reconnect_loop_runs_out_of_ports);
+	tcase_add_test(t, reconnect_loop_remedies);
+	tcase_add_test(t, reconnect_loop_ephemeral);
+	tcase_add_test(t, close_first_leaves_time_wait);
+	tcase_add_test(t, close_first_alone_leaves_fin_wait2);
+	tcase_add_test(t, close_first_with_linger_zero_resets);
+	tcase_add_test(t, bind_when_free_gives_up);
+	tcase_add_test(t, reuse_delay_where_the_kernel_has_it);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	RUN_SUITE(suite());
+}
