@@ -241,9 +241,9 @@ START_TEST(sysctl_write_then_read_in_private_ns)
 	ck_assert_int_eq(sysctl_read("net.ipv4.tcp_tw_reuse", val, sizeof(val), err, sizeof(err)), 0);
 	ck_assert_str_eq(val, "1");
 	/* Multi-value sysctls come back as the kernel prints them. */
-	ck_assert_int_eq(sysctl_write(&origin, "net.ipv4.ip_local_port_range", "40000 40010", err, sizeof(err)), 0);
+	ck_assert_int_eq(sysctl_write(&origin, "net.ipv4.ip_local_port_range", "40000 40011", err, sizeof(err)), 0);
 	ck_assert_int_eq(sysctl_read("net.ipv4.ip_local_port_range", val, sizeof(val), err, sizeof(err)), 0);
-	ck_assert_str_eq(val, "40000\t40010");
+	ck_assert_str_eq(val, "40000\t40011");
 	/* Interface names are path components; slashes keep a dotted one whole. */
 	ck_assert_int_eq(sysctl_read("net/ipv4/conf/lo/rp_filter", val, sizeof(val), err, sizeof(err)), 0);
 }
