@@ -491,6 +491,20 @@ void nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr, unsig
 		mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
 }
 
+void nl_addr_add_secondary(struct nl *nl, int ifindex, int family, const void *addr, unsigned char prefixlen)
+{
+	nl_addr_add(nl, ifindex, family, addr, prefixlen);
+	if (family != AF_INET6)
+		return;  /* IPv4 never picks a secondary address (added after the primary) as source */
+	/* IPv6 source selection has no primary address, and with equal scores it takes the newest
+	 * one. A preferred lifetime of 0 (deprecated, still valid) keeps this address for sockets
+	 * that bind it and out of the source choice (RFC 6724 rule 3), so a socket bound to the
+	 * wildcard connects from the primary address, as it does over IPv4. */
+	struct nlmsghdr *nlh = nl->building;  /* still open: attributes may be added */
+	struct ifa_cacheinfo ci = { .ifa_prefered = 0, .ifa_valid = 0xFFFFFFFFu };
+	mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(ci), &ci);
+}
+
 static void put_ndmsg(struct nlmsghdr *nlh, int ifindex, int family, uint16_t state)
 {
 	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));

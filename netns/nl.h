@@ -97,6 +97,8 @@ void nl_veth_add(struct nl *nl, const struct nl_veth *v);
 void nl_link_set_up(struct nl *nl, int ifindex, bool up);
 /* IPv6 addresses get IFA_F_NODAD; 127/8 gets host scope. */
 void nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr, unsigned char prefixlen);
+/* An address that sockets may bind but the kernel never picks as a source (IPv6: deprecated). */
+void nl_addr_add_secondary(struct nl *nl, int ifindex, int family, const void *addr, unsigned char prefixlen);
 /* A permanent entry (created or replaced). */
 void nl_neigh_set(struct nl *nl, int ifindex, int family, const void *addr, const unsigned char lladdr[6]);
 void nl_neigh_del(struct nl *nl, int ifindex, int family, const void *addr);

@@ -135,8 +135,10 @@ static void queue_host_addresses(struct nl *nl, const struct topo *t, int h, uns
 	queue_addr(nl, dev, AF_INET6, &t->a6[h], 64, tolerate);
 	if (h != HOST_A)
 		return;
-	queue_addr(nl, dev, AF_INET, &t->a4_second, 24, tolerate);
-	queue_addr(nl, dev, AF_INET6, &t->a6_second, 64, tolerate);
+	nl_addr_add_secondary(nl, dev, AF_INET, &t->a4_second, 24);
+	nl_req_tolerate(nl, tolerate);
+	nl_addr_add_secondary(nl, dev, AF_INET6, &t->a6_second, 64);
+	nl_req_tolerate(nl, tolerate);
 }
 
 /* Permanent neighbours in host `from` for every address of the other host, all pointing at
