@@ -238,6 +238,10 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	if (subst_steps(cf, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
 	    subst_steps(cf, &cf->test, &ci.vars, &ci.test, err, errlen) < 0)
 		goto out;
+	for (size_t i = 0; i < ci.test.n + ci.setup.n; i++) {
+		const struct step *st = i < ci.setup.n ? &ci.setup.v[i] : &ci.test.v[i - ci.setup.n];
+		ci.waits_on_timer |= step_waits_on_timer(st);
+	}
 	ci.id = id.s;
 	id.s = NULL;
 	p->cases = xrealloc(p->cases, (p->ncases + 1) * sizeof(*p->cases));

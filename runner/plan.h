@@ -15,6 +15,7 @@ struct case_inst {
 	struct kvlist sysctls; /* name -> value, {var} filled in */
 	struct steplist setup, test;  /* argv with {var} filled in */
 	double timeout_s;
+	int waits_on_timer;    /* a step lets time pass: the scheduler overlaps such cases */
 };
 
 struct plan {

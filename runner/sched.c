@@ -95,6 +95,7 @@ struct child {
 	double started, deadline;
 	struct buf out;
 	int timed_out;
+	int timer;            /* the case sleeps on a timer: it holds no CPU slot */
 };
 
 static void child_main(const struct case_inst *ci, const struct ns_id *origin, int wfd)
@@ -189,44 +190,65 @@ static int stop_signal_fd(sigset_t *old)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Cases that sleep on a timer do not count against `jobs`: they use no CPU while they
+ * wait, and running them beside the others is what keeps the suite's time that of its
+ * longest timer, not the sum of them. They start first. */
+#define TIMER_SLOTS 32
+
+static size_t *run_order(const struct plan *p)
+{
+	size_t *order = xcalloc(p->ncases, sizeof(size_t)), n = 0;
+	for (int pass = 1; pass >= 0; pass--)
+		for (size_t i = 0; i < p->ncases; i++)
+			if (!!p->cases[i].waits_on_timer == pass)
+				order[n++] = i;
+	return order;
+}
+
 int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn cb, void *arg, char *err,
 	      size_t errlen)
 {
 	size_t total = p->ncases * (size_t)o->repeat, next = 0, running = 0;
 	int jobs = o->jobs > 0 ? o->jobs : 1, interrupted = 0, rc = 0;
-	struct child *kids = xcalloc((size_t)jobs, sizeof(*kids));
-	struct pollfd *pfd = xcalloc((size_t)jobs + 1, sizeof(*pfd));
+	int nslots = jobs + TIMER_SLOTS, busy_cpu = 0, busy_timer = 0;
+	struct child *kids = xcalloc((size_t)nslots, sizeof(*kids));
+	struct pollfd *pfd = xcalloc((size_t)nslots + 1, sizeof(*pfd));
+	size_t *order = run_order(p);
 	sigset_t oldmask;
 	int sfd = stop_signal_fd(&oldmask);
 	if (sfd < 0) {
 		snprintf(err, errlen, "signalfd: %s", strerror(errno));
 		free(kids);
 		free(pfd);
+		free(order);
 		return -1;
 	}
-	for (int i = 0; i < jobs; i++)
-		kids[i].pid = 0;
 
 	while ((next < total && !interrupted) || running) {
-		/* Fill free slots: repetitions of one case are spread out (case-major order would
-		 * run a case's repeats side by side). */
-		for (int i = 0; i < jobs && next < total && !interrupted; i++) {
-			if (kids[i].pid)
-				continue;
-			size_t ci = next % p->ncases;
-			int rep = (int)(next / p->ncases);
-			if (start_child(p, o, ci, rep, &kids[i], err, errlen) < 0) {
+		/* Fill free slots. Repetitions of one case are spread out: the queue is the whole
+		 * plan once, then again. */
+		while (next < total && !interrupted) {
+			size_t ci = order[next % p->ncases];
+			int timer = p->cases[ci].waits_on_timer;
+			if (timer ? busy_timer >= TIMER_SLOTS : busy_cpu >= jobs)
+				break;
+			int i = 0;
+			while (kids[i].pid)
+				i++;
+			if (start_child(p, o, ci, (int)(next / p->ncases), &kids[i], err, errlen) < 0) {
 				rc = -1;
 				interrupted = 1;
 				break;
 			}
+			kids[i].timer = timer;
+			timer ? busy_timer++ : busy_cpu++;
 			next++;
 			running++;
 		}
 		double now = now_ms(), wake = now + 1000;
 		int n = 0;
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		for (int i = 0; i < jobs; i++) {
+		for (int i = 0; i < nslots; i++) {
 			if (!kids[i].pid)
 				continue;
 			pfd[n++] = (struct pollfd){ .fd = kids[i].fd, .events = POLLIN };
@@ -244,12 +266,12 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
 			interrupted = 1;
-			for (int i = 0; i < jobs; i++)
+			for (int i = 0; i < nslots; i++)
 				if (kids[i].pid)
 					kill(-kids[i].pid, SIGKILL);
 		}
 		now = now_ms();
-		for (int i = 0; i < jobs; i++) {
+		for (int i = 0; i < nslots; i++) {
 			struct child *c = &kids[i];
 			if (!c->pid)
 				continue;
@@ -259,10 +281,15 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 				buf_addn(&c->out, chunk, (size_t)r);
 				continue;
 			}
-			if (r < 0 && errno == EAGAIN)
-				goto check_deadline;
 			if (r < 0 && errno == EINTR)
 				continue;
+			if (r < 0 && errno == EAGAIN) {
+				if (now > c->deadline && !c->timed_out) {
+					c->timed_out = 1;
+					kill(-c->pid, SIGKILL);
+				}
+				continue;
+			}
 			/* EOF: the child is done (or was killed). An interrupted run reports only runs
 			 * that completed on their own. */
 			if (interrupted && !c->out.len) {
@@ -272,20 +299,16 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			} else {
 				finish_child(c, p, o, cb, arg);
 			}
+			c->timer ? busy_timer-- : busy_cpu--;
 			c->pid = 0;
 			running--;
-			continue;
-		check_deadline:
-			if (now > c->deadline && !c->timed_out) {
-				c->timed_out = 1;
-				kill(-c->pid, SIGKILL);
-			}
 		}
 	}
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	free(kids);
 	free(pfd);
+	free(order);
 	if (rc < 0)
 		return -1;
 	return interrupted ? 1 : 0;

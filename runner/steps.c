@@ -426,6 +426,15 @@ static const struct verb *verb_find(const char *name)
 	return NULL;
 }
 
+int step_waits_on_timer(const struct step *s)
+{
+	static const char *const sleepers[] = { "wait-ms", "wait-reuse-delay", "bind-when-free" };
+	for (size_t i = 0; i < sizeof(sleepers) / sizeof(sleepers[0]); i++)
+		if (strcmp(s->argv[0], sleepers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int step_check(const struct step *s, char *err, size_t errlen)
 {
 	const struct verb *v = verb_find(s->argv[0]);
