@@ -342,6 +342,38 @@ START_TEST(pair_hosts_are_separate_namespaces)
 }
 END_TEST
 
+/* The source address the kernel picks for an unbound connect. */
+static void assert_source(int family, const void *dst, const void *want)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+	int fd = tcp_connect_start(family, dst, PORT, NULL);
+	const void *got;
+
+	ck_assert_int_eq(wait_connected(fd, CONNECT_DEADLINE_MS), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	got = family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				 : (void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	ck_assert_msg(memcmp(got, want, family == AF_INET6 ? 16 : 4) == 0, "source %s",
+		      inet_ntop(family, got, a, sizeof(a)));
+	close(fd);
+}
+
+START_TEST(pair_unbound_connect_uses_primary_address)
+{
+	struct topo t;
+	int lb[2];
+
+	build(TOPO_PAIR, &t);
+	listen_both(&t, HOST_B, lb);
+	enter(&t, HOST_A);
+	assert_source(AF_INET, &t.a4[HOST_B], &t.a4[HOST_A]);
+	assert_source(AF_INET6, &t.a6[HOST_B], &t.a6[HOST_A]);
+	topo_close(&t);
+}
+END_TEST
+
 START_TEST(pair_connects_at_once_both_ways)
 {
 	struct topo t;
@@ -568,6 +600,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(loop, loopback_has_no_wire_control);
 	tcase_add_test(pair, pair_hosts_are_separate_namespaces);
 	tcase_add_test(pair, pair_connects_at_once_both_ways);
+	tcase_add_test(pair, pair_unbound_connect_uses_primary_address);
 	tcase_add_test(pair, pair_drop_freezes_syn_sent_then_restores);
 	tcase_add_test(pair, pair_drop_is_one_way);
 	tcase_add_test(pair, pair_link_down_then_up);
