@@ -5,7 +5,8 @@ VERSION  := 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSOCKREUSE_VERSION='"$(VERSION)"'
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSOCKREUSE_VERSION='"$(VERSION)"' \
+            -DSOCKREUSE_DATADIR='"$(PREFIX)/share/sockreuse"'
 PKGS     := libmnl jansson
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson)
 

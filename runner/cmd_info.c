@@ -23,8 +23,13 @@ const char *default_cases_dir(char *buf, size_t len)
 		exe[n] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash) {
+			/* A build tree (runner/../cases), then an installed tree (bin/../share/...),
+			 * which also finds the cases of a DESTDIR or relocated install. */
 			*slash = '\0';
 			snprintf(buf, len, "%s/../cases", exe);
+			if (access(buf, R_OK) == 0)
+				return buf;
+			snprintf(buf, len, "%s/../share/sockreuse/cases", exe);
 			if (access(buf, R_OK) == 0)
 				return buf;
 		}
