@@ -51,7 +51,7 @@ run: deps
 	  rc=$$?; cat $(OUT)/results.tap | grep -E '^(not ok|ok .*# SKIP)' | head -50; \
 	  echo "reports: $(OUT)/results.tap $(OUT)/junit.xml $(OUT)/results.json"; exit $$rc
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/fixture.h $(LIB_OBJ)
+tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)
 
 unit: $(UNIT_BIN)

@@ -417,7 +417,7 @@ const struct verb core_verbs[] = {
 static const struct verb *const verb_tables[] = { core_verbs, conn_verbs, port_verbs };
 #define NTABLES (sizeof(verb_tables) / sizeof(verb_tables[0]))
 
-static const struct verb *verb_find(const char *name)
+const struct verb *verb_find(const char *name)
 {
 	for (size_t t = 0; t < NTABLES; t++)
 		for (const struct verb *v = verb_tables[t]; v->name; v++)

@@ -18,4 +18,7 @@ extern const struct verb core_verbs[];
 extern const struct verb conn_verbs[];
 extern const struct verb port_verbs[];
 
+/* The verb of that name in any table, or NULL. */
+const struct verb *verb_find(const char *name);
+
 #endif

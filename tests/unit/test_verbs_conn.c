@@ -1,7 +1,7 @@
 /* The connection verbs (runner/verbs_conn.c): connect-peer, connect-peer-nowait, wait-gone.
  * Each test runs in Check's own forked process and moves it into a fresh network namespace
  * with the loopback topology, so nothing here touches the host's sockets. */
-#include "fixture.h"
+#include "step_fixture.h"
 #include "../../runner/exec.h"
 #include "../../runner/verbs.h"
 
@@ -31,28 +31,9 @@ static void setup_ns(void)
 	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
 }
 
-static const struct verb *find_verb(const char *name)
-{
-	const struct verb *tables[] = { core_verbs, conn_verbs };
-	for (size_t t = 0; t < 2; t++)
-		for (const struct verb *v = tables[t]; v->name; v++)
-			if (strcmp(v->name, name) == 0)
-				return v;
-	return NULL;
-}
-
-/* Runs one step written as in a case file ("connect-peer new old host2"). */
 static enum step_rc step(const char *line)
 {
-	char buf[256], *argv[8];
-	int argc = 0;
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *tok = strtok(buf, " "); tok && argc < 8; tok = strtok(NULL, " "))
-		argv[argc++] = tok;
-	const struct verb *v = find_verb(argv[0]);
-	ck_assert_msg(v, "no verb '%s'", argv[0]);
-	ck_assert_msg(argc - 1 >= v->min_args && argc - 1 <= v->max_args, "arity of '%s'", line);
-	return v->fn(&x, argc, argv);
+	return run_step_line(&x, line);
 }
 
 #define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
@@ -89,7 +70,7 @@ START_TEST(table_is_well_formed)
 		ck_assert_msg(v->fn && v->usage, "%s", v->name);
 		ck_assert_int_le(v->min_args, v->max_args);
 		ck_assert_msg(strncmp(v->usage, v->name, strlen(v->name)) == 0, "usage of %s", v->name);
-		ck_assert_msg(find_verb(v->name) == v, "%s is shadowed by a core verb", v->name);
+		ck_assert_msg(verb_find(v->name) == v, "%s is shadowed by a core verb", v->name);
 	}
 }
 END_TEST

@@ -3,7 +3,7 @@
  * wait-reuse-delay. Each test runs in Check's own forked process and moves it into a fresh
  * network namespace with the loopback topology: the sysctls written here are that
  * namespace's, and nothing touches the host's sockets. */
-#include "fixture.h"
+#include "step_fixture.h"
 #include "../../runner/exec.h"
 #include "../../runner/verbs.h"
 #include "../../runner/util.h"
@@ -35,29 +35,9 @@ static void setup_ns(void)
 	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
 }
 
-static const struct verb *find_verb(const char *name)
-{
-	const struct verb *tables[] = { core_verbs, port_verbs };
-	for (size_t t = 0; t < 2; t++)
-		for (const struct verb *v = tables[t]; v->name; v++)
-			if (strcmp(v->name, name) == 0)
-				return v;
-	return NULL;
-}
-
-/* Runs one step written as in a case file. */
 static enum step_rc step(const char *line)
 {
-	char buf[256], *argv[10];
-	int argc = 0;
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *tok = strtok(buf, " "); tok && argc < 10; tok = strtok(NULL, " "))
-		argv[argc++] = tok;
-	const struct verb *v = find_verb(argv[0]);
-	ck_assert_msg(v, "no verb '%s'", argv[0]);
-	ck_assert_msg(argc - 1 >= v->min_args && argc - 1 <= v->max_args, "arity of '%s'", line);
-	x.msg[0] = '\0';
-	return v->fn(&x, argc, argv);
+	return run_step_line(&x, line);
 }
 
 #define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
