@@ -40,7 +40,7 @@ $(BIN): runner/main.o $(LIB_OBJ)
 deps:
 	@sh tools/deps.sh $(DEB_BUILD)
 deps-test:
-	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST) $(DEB_QEMU)
 deps-qemu:
 	@sh tools/deps.sh $(DEB_BUILD) $(DEB_QEMU)
 

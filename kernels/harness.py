@@ -13,12 +13,23 @@ network device), and bring the JSON report back framed on a second serial port (
 kernels/frame.py). Each report lands in reports/out/kernels/<kernel release>.json, then
 `sockreuse compare` writes reports/out/kernels.md and reports/out/kernels.html.
 
-A failure prints one line naming the kernel and what failed; the other kernels still run
-and the exit status is 1. Exit 2: bad usage or the runner is not built.
+Every report in that folder goes into the comparison (delete a stale one to drop it).
+Console logs and the raw report channel of each boot stay in reports/out/kernels/log/.
 
-Environment: SOCKREUSE_RUNNER and SOCKREUSE_CASES (the runner binary and the case folder,
-default runner/sockreuse and cases/; tests use stand-ins), SOCKREUSE_QEMU_ACCEL (default tcg; set kvm only where it is proven to work),
-SOCKREUSE_QEMU (the qemu binary, default qemu-system-x86_64).
+A failure prints one line naming the kernel and what failed (a console tail follows when
+there is one); the other kernels still run and the exit status is 1. Exit 2: bad usage or
+the runner is not built. Case failures are not harness failures: they are in the reports.
+
+The guest: qemu -accel tcg -cpu max -m 1024 -smp 2 -nic none, kernel arguments
+"console=ttyS0 quiet panic=-1 oops=panic mitigations=off" (the speculation mitigations
+change nothing the suite measures and cost a third of the run time under TCG), the runner
+with -j 2. The report travels on ttyS1, where no kernel message can land.
+
+Environment (for tests and measurements): SOCKREUSE_RUNNER, SOCKREUSE_CASES (the runner
+binary and the case folder, default runner/sockreuse and cases/), SOCKREUSE_QEMU (default
+qemu-system-x86_64), SOCKREUSE_QEMU_ACCEL (default tcg; kvm only where proven to work),
+SOCKREUSE_QEMU_CPU (default max), SOCKREUSE_QEMU_SMP (default 2), SOCKREUSE_GUEST_JOBS
+(default 2), SOCKREUSE_QEMU_APPEND (more kernel arguments).
 """
 import argparse
 import functools
@@ -27,8 +38,10 @@ import gzip
 import lzma
 import os
 import re
+import resource
 import shlex
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -57,13 +70,18 @@ MODULES_REQUIRED = ["veth", "inet_diag", "tcp_diag", "udp_diag"]
 MODULES_OPTIONAL = ["raw_diag"]
 
 DEFAULT_KERNELS = ["host", "6.1", "6.12"]
-DEFAULT_TIMEOUT = 120
+DEFAULT_TIMEOUT = 300
 GUEST_JOBS = int(os.environ.get("SOCKREUSE_GUEST_JOBS") or 2)
 KERNEL_ARGS = "console=ttyS0 quiet panic=-1 oops=panic mitigations=off"
 
 
 class Failure(Exception):
     """One kernel failed; the message is printed as "<kernel>: <message>"."""
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def log(msg):
@@ -181,11 +199,22 @@ def resolve_package(spec):
             return name, ver, path
     os.makedirs(CACHE, exist_ok=True)
     log("%s: downloading %s %s" % (spec, name, ver))
-    r = run(["apt-get", "download", "-q", "%s=%s" % (name, ver)], cwd=CACHE)
+    # Into a private folder first, so that a concurrent run never sees half a file.
+    tmp = tempfile.mkdtemp(prefix=".download-", dir=CACHE)
+    try:
+        r = run(["apt-get", "download", "-q", "%s=%s" % (name, ver)], cwd=tmp)
+        for f in glob.glob(os.path.join(tmp, "*.deb")):
+            os.replace(f, os.path.join(CACHE, os.path.basename(f)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     for cname, cver, path in cached_debs(spec):
         if cname == name and cver == ver:
             return name, ver, path
     msg = (r.stderr.strip().splitlines() or ["no .deb appeared in kernels/cache"])[-1]
+    if cached:
+        name, ver, path = max(cached, key=functools.cmp_to_key(lambda a, b: dpkg_cmp(a[1], b[1])))
+        log("%s: apt-get download failed (%s); using the cached %s" % (spec, msg, os.path.basename(path)))
+        return name, ver, path
     raise Failure("apt-get download %s=%s failed: %s" % (name, ver, msg))
 
 
@@ -199,7 +228,12 @@ def unpack(deb):
     if r.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise Failure("dpkg-deb -x %s failed: %s" % (os.path.basename(deb), r.stderr.strip()))
-    os.rename(tmp, dest)
+    try:
+        os.rename(tmp, dest)
+    except OSError:
+        if not os.path.isdir(dest):   # else a concurrent run unpacked it first
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
@@ -417,7 +451,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /tmp /run
 mount -t tmpfs tmpfs /tmp
-say() { echo "sockreuse-init: $*"; }
+say() { read -r up _ < /proc/uptime; echo "sockreuse-init: [$up] $*"; }
 %(frame)s
 for m in %(modules)s; do
 	insmod /lib/modules/sockreuse/$m.ko || say "insmod $m failed"
@@ -523,13 +557,17 @@ def boot(spec, filters, timeout):
             if os.path.exists(p):
                 os.unlink(p)
         accel = os.environ.get("SOCKREUSE_QEMU_ACCEL", "tcg")
-        cmd = [qemu, "-accel", accel, "-cpu", "max", "-m", "1024", "-smp", os.environ.get("SOCKREUSE_QEMU_SMP", "2"),
+        append = " ".join([KERNEL_ARGS, os.environ.get("SOCKREUSE_QEMU_APPEND", "")]).strip()
+        cmd = [qemu, "-accel", accel, "-cpu", os.environ.get("SOCKREUSE_QEMU_CPU", "max"),
+               "-m", "1024", "-smp", os.environ.get("SOCKREUSE_QEMU_SMP", "2"),
                "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
-               "-kernel", kernels[0], "-initrd", initrd,
-               "-append", " ".join([KERNEL_ARGS, os.environ.get("SOCKREUSE_QEMU_APPEND", "")]).strip(),
-               "-serial", "file:" + console, "-serial", "file:" + serial]
+               "-kernel", kernels[0], "-initrd", initrd, "-append", append,
+               # ttyS0: console; ttyS1: the report, nothing else. Options escape "," as ",,".
+               "-chardev", "file,id=console,path=" + console.replace(",", ",,"),
+               "-chardev", "file,id=report,path=" + serial.replace(",", ",,"),
+               "-serial", "chardev:console", "-serial", "chardev:report"]
         log("%s: booting %s %s (%s; modules: %s)" % (spec, name, ver, accel, " ".join(loaded) or "none"))
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), children_cpu()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         try:
@@ -538,7 +576,12 @@ def boot(spec, filters, timeout):
             proc.kill()
             proc.communicate()
             raise Failure("boot timeout after %g s; console tail:\n%s" % (timeout, tail(console)))
+        finally:
+            if proc.poll() is None:   # interrupted: leave no qemu behind
+                proc.kill()
+                proc.wait()
         elapsed = time.monotonic() - t0
+        timing = {"wall": elapsed, "cpu": children_cpu() - cpu0}
         if proc.returncode != 0 and not os.path.exists(console):
             raise Failure("qemu failed (exit %d): %s" % (proc.returncode, qout.decode("utf-8", "replace").strip()))
         data, err = None, None
@@ -550,7 +593,13 @@ def boot(spec, filters, timeout):
                 err = err or e
         if data is None:
             raise Failure("report missing or corrupt (%s); console tail:\n%s" % (err, tail(console)))
-        return data, elapsed
+        try:
+            for line in read(console).decode("utf-8", "replace").splitlines():
+                if "sockreuse-init:" in line and "failed" in line:
+                    log("%s: warning: %s" % (spec, line.split("sockreuse-init:", 1)[1].strip()))
+        except OSError:
+            pass
+        return data, timing
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -565,7 +614,7 @@ def run_host(filters, timeout):
            "--tap", os.path.join(LOGS, "host.tap")]
     for f in filters:
         cmd += ["--filter", f]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), children_cpu()
     try:
         with open(os.path.join(LOGS, "host.log"), "wb") as lg:
             try:
@@ -575,14 +624,14 @@ def run_host(filters, timeout):
         data = read(tmpjson)
         if not data.strip():
             raise Failure("runner wrote no report; log tail:\n%s" % tail(os.path.join(LOGS, "host.log")))
-        return data, time.monotonic() - t0
+        return data, {"wall": time.monotonic() - t0, "cpu": children_cpu() - cpu0}
     finally:
         os.unlink(tmpjson)
 
 
 # --------------------------------------------------------------------------- main
 
-def store(spec, data, elapsed, baselines):
+def store(spec, data, timing, baselines):
     import json
     try:
         rep = json.loads(data)
@@ -593,19 +642,29 @@ def store(spec, data, elapsed, baselines):
     if not re.match(r"^[A-Za-z0-9._+-]+$", release):
         raise Failure("odd kernel release in report: %r" % release)
     path = os.path.join(OUT, release + ".json")
-    with open(path + ".tmp", "wb") as f:
+    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=OUT)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.replace(path + ".tmp", path)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
     if baselines:
         os.makedirs(BASELINES, exist_ok=True)
         shutil.copyfile(path, os.path.join(BASELINES, release + ".json"))
-    log("%s: %s: %s passed, %s failed, %s skipped, %s errors in %.1f s -> %s" % (
+    suite = rep.get("duration_s")
+    log("%s: %s: %s passed, %s failed, %s skipped, %s errors in %.1f s (suite %s s, cpu %.1f s) -> %s" % (
         spec, release, summ.get("pass", "?"), summ.get("fail", "?"), summ.get("skip", "?"),
-        summ.get("error", "?"), elapsed, show(path)))
+        summ.get("error", "?"), timing["wall"],
+        "%.1f" % suite if isinstance(suite, (int, float)) else "?", timing["cpu"], show(path)))
     return path
 
 
+def release_key(name):
+    """Sort key putting kernel releases in version order: 6.1 < 6.12 < 6.18."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"([0-9]+)", name) if t]
+
+
 def compare(reports):
+    log("compare: %s" % " ".join(os.path.basename(r)[:-5] for r in reports))
     ok = True
     for fmt, out in (("md", "kernels.md"), ("html", "kernels.html")):
         dest = os.path.join(os.path.dirname(OUT), out)
@@ -625,7 +684,7 @@ def compare(reports):
 
 def main(argv):
     global OUT, LOGS
-    ap = argparse.ArgumentParser(prog="kernels/run", description=__doc__.split("\n\n")[1],
+    ap = argparse.ArgumentParser(prog="kernels/run", description=__doc__.split("\n\n")[2],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baselines", action="store_true",
                     help="also copy each report to reports/baselines/<release>.json")
@@ -653,23 +712,33 @@ def main(argv):
     for k in kernels:
         try:
             if k == "host":
-                data, elapsed = run_host(args.filter, args.timeout)
+                data, timing = run_host(args.filter, args.timeout)
             else:
-                data, elapsed = boot(k, args.filter, args.timeout)
-            path = store(k, data, elapsed, args.baselines)
+                data, timing = boot(k, args.filter, args.timeout)
+            path = store(k, data, timing, args.baselines)
             if path not in reports:
                 reports.append(path)
         except Failure as e:
             print("%s: %s" % (k, e), file=sys.stderr, flush=True)
             failed = True
     if reports and not args.no_compare:
-        if not compare(reports):
+        # Every report in the folder, so that a run of one kernel still compares with the
+        # others' earlier reports (delete the folder to forget a kernel).
+        every = sorted(glob.glob(os.path.join(OUT, "*.json")), key=lambda p: release_key(os.path.basename(p)))
+        if len(every) < 2:
+            log("compare: only one report in %s; no matrix written" % show(OUT))
+        elif not compare(every):
             failed = True
     log("kernels: %d of %d reports in %.1f s" % (len(reports), len(kernels), time.monotonic() - t_all))
     return 1 if failed else 0
 
 
+def _terminate(signum, _frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:

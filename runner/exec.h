@@ -11,7 +11,11 @@
 #include "../netns/netns.h"
 
 #define MAX_SOCKS 96
-#define STATE_DEADLINE_MS 3000.0
+/* How long the kernel may take to reach a state or finish a handshake. Far more than a
+ * loopback or veth exchange needs; the headroom is for kernels under emulation (qemu TCG)
+ * on a loaded machine. Only a case that is going to fail ever waits this long. */
+#define STATE_DEADLINE_MS 10000.0
+#define CONNECT_DEADLINE_MS 10000
 
 /* A named socket of the case. fd is -1 once closed; an orphaned connection (closed while
  * FIN_WAIT1, LAST_ACK, CLOSING, TIME_WAIT ...) is still tracked by its ports so that its

@@ -24,7 +24,6 @@
 #define IP_LOCAL_PORT_RANGE 51
 #endif
 
-#define CONNECT_DEADLINE_MS 3000
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {

@@ -28,7 +28,6 @@
 #include <time.h>
 #include <netinet/tcp.h>
 
-#define CONNECT_DEADLINE_MS 3000
 #define DIAG_MAX 16
 
 /* Builds a sockaddr for the remote end that sock_diag reports. */

@@ -34,7 +34,7 @@
 
 #define LOOP_MAX 4096          /* no case needs more connections than this */
 #define PREFIX_MAX 64          /* held sockets are slots: MAX_SOCKS bounds them */
-#define HANDSHAKE_MS 3000
+#define HANDSHAKE_MS CONNECT_DEADLINE_MS
 #define TW_DELAY_SYSCTL "net.ipv4.tcp_tw_reuse_delay"
 /* Before 6.14 the reuse delay is "the seconds counter has ticked since the last timestamp
  * arrived" (tw_ts_recent_stamp, in seconds): more than one second always satisfies it. */
