@@ -9,6 +9,9 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSOCKREUSE_VERSION='
             -DSOCKREUSE_DATADIR='"$(PREFIX)/share/sockreuse"'
 PKGS     := libmnl jansson
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson)
+# Bind every symbol at start: otherwise each forked case resolves afresh the library
+# functions only children call (unshare, setns, the netlink ones).
+LDFLAGS  += -Wl,-z,now -Wl,-z,relro
 
 BIN      := runner/sockreuse
 LIB_SRC  := $(filter-out runner/main.c,$(wildcard runner/*.c netns/*.c reports/*.c))
@@ -31,7 +34,7 @@ DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd
 all: $(BIN)
 
 $(BIN): runner/main.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 %.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<

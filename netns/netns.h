@@ -56,6 +56,12 @@ struct topo {
  * entries for the other's addresses. On return everything is usable at once: IPv6
  * addresses are local and both veth ends transmit (no first packet is lost). */
 int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, char *err, size_t errlen);
+/* Loopback only: leave out host A's second IPv6 address (2001:db8::11 on lo). That address
+ * becomes reachable only once a kernel work item has added its local route, which topo_build
+ * waits for; a case that never uses host2 need not pay for it. (::1 is ready at once.) */
+#define TOPO_NO_SECOND_ADDRESS 1u
+int topo_build_with(enum topo_kind kind, unsigned flags, const struct ns_id *origin, struct topo *t, char *err,
+		    size_t errlen);
 /* Moves this process into host h (setns). Sockets created afterwards live there. */
 int topo_enter(const struct topo *t, int h, char *err, size_t errlen);
 /* Closes the namespace fds (the namespaces vanish with their last user). */

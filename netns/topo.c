@@ -94,13 +94,11 @@ static int other_host(int h)
 
 /* lo up, and 127.0.0.1/8 on it: the kernel adds that address itself when lo comes up,
  * "already there" is the expected answer. */
+/* Bringing lo up is enough: the kernel gives it 127.0.0.1/8 and ::1 as it comes up
+ * (inetdev_event() and addrconf's init_loopback()), with their routes. */
 static void queue_lo_up(struct nl *nl)
 {
-	struct in_addr lo = { .s_addr = htonl(INADDR_LOOPBACK) };
-
 	nl_link_set_up(nl, LO_IFINDEX, true);
-	nl_addr_add(nl, LO_IFINDEX, AF_INET, &lo, 8);
-	nl_req_tolerate(nl, NL_EEXIST_OK);
 }
 
 static void queue_veth(struct nl *nl, const struct topo *t)
@@ -308,7 +306,7 @@ static int nl_open_in(struct nl *nl, const struct topo *t, int h, char *err, siz
 
 /* ---- building ---- */
 
-static int build_loopback(struct topo *t, char *err, size_t errlen)
+static int build_loopback(struct topo *t, unsigned flags, char *err, size_t errlen)
 {
 	struct readiness r = { .addr = { &t->a6[HOST_A], &t->a6_second }, .naddr = 2 };
 	struct nl nl;
@@ -322,9 +320,11 @@ static int build_loopback(struct topo *t, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	queue_lo_up(&nl);
-	queue_addr(&nl, LO_IFINDEX, AF_INET6, &t->a6_second, 128, 0);
+	if (!(flags & TOPO_NO_SECOND_ADDRESS))
+		queue_addr(&nl, LO_IFINDEX, AF_INET6, &t->a6_second, 128, 0);
 	rc = nl_exchange(&nl, err, errlen);
-	if (!rc)
+	/* lo's own ::1 gets its route while lo comes up; only the added address is waited for. */
+	if (!rc && !(flags & TOPO_NO_SECOND_ADDRESS))
 		rc = wait_ready(&nl, &r, err, errlen);
 	nl_close(&nl);
 	return rc;
@@ -391,6 +391,12 @@ static int build_pair(struct topo *t, char *err, size_t errlen)
 
 int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, char *err, size_t errlen)
 {
+	return topo_build_with(kind, 0, origin, t, err, errlen);
+}
+
+int topo_build_with(enum topo_kind kind, unsigned flags, const struct ns_id *origin, struct topo *t, char *err,
+		    size_t errlen)
+{
 	int rc;
 
 	topo_init(t, kind);
@@ -398,7 +404,7 @@ int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, 
 		return ns_failmsg(err, errlen, -EPERM, "refusing to build a topology in the runner's own namespace");
 	switch (kind) {
 	case TOPO_LOOPBACK:
-		rc = build_loopback(t, err, errlen);
+		rc = build_loopback(t, flags, err, errlen);
 		break;
 	case TOPO_PAIR:
 		rc = build_pair(t, err, errlen);

@@ -241,6 +241,8 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	for (size_t i = 0; i < ci.test.n + ci.setup.n; i++) {
 		const struct step *st = i < ci.setup.n ? &ci.setup.v[i] : &ci.test.v[i - ci.setup.n];
 		ci.waits_on_timer |= step_waits_on_timer(st);
+		for (int a = 1; a < st->argc; a++)
+			ci.uses_host2 |= strcmp(st->argv[a], "host2") == 0;
 	}
 	ci.id = id.s;
 	id.s = NULL;

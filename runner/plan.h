@@ -16,6 +16,7 @@ struct case_inst {
 	struct steplist setup, test;  /* argv with {var} filled in */
 	double timeout_s;
 	int waits_on_timer;    /* a step lets time pass: the scheduler overlaps such cases */
+	int uses_host2;        /* a step names host A's second address */
 };
 
 struct plan {

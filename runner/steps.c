@@ -495,7 +495,8 @@ void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct
 
 	out->kind = RUN_ERROR;
 	out->observed[0] = '\0';
-	if (topo_build(kind, origin, &x.topo, err, sizeof(err)) < 0) {
+	unsigned flags = ci->uses_host2 ? 0 : TOPO_NO_SECOND_ADDRESS;
+	if (topo_build_with(kind, flags, origin, &x.topo, err, sizeof(err)) < 0) {
 		snprintf(out->detail, sizeof(out->detail), "topology %s: %s", ci->topology, err);
 		return;
 	}

@@ -1,10 +1,13 @@
 #!/bin/sh
-# make bench: the runner's cost per case against the bare cost of what a case must do.
-# Prints ratios; the targets are in DESIGN.md (overhead ratio <= 1.5).
+# make bench: the runner's cost per case against the bare cost of what a case must do
+# (fork, a new network namespace, loopback up, one bind). Prints ratios; the targets are in
+# DESIGN.md (overhead ratio <= 1.5). Rounds alternate between the two and the best round of
+# each counts, so that a busy moment on the machine does not decide the ratio.
 set -e
 cd "$(dirname "$0")/.."
 cc -O2 -D_GNU_SOURCE -o tools/bare-case tools/bare-case.c
 N=${BENCH_N:-400}
+ROUNDS=${BENCH_ROUNDS:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" tools/bare-case' EXIT
 mkdir -p "$tmp/cases"
@@ -20,15 +23,35 @@ expect ok
     why  nothing holds the port
     ref  bind(2)
 CASE
-bare=$(./tools/bare-case $N)
-start=$(date +%s%N)
-runner/sockreuse run --cases "$tmp/cases" -j 1 --tap /dev/null 2>/dev/null >/dev/null || true
-end=$(date +%s%N)
-runner_ms=$(awk "BEGIN{print ($end - $start) / 1000000 / $N}")
-printf 'bare fork+unshare+lo up+bind: %.3f ms per case\n' "$bare"
-printf 'runner, trivial case (-j 1):  %.3f ms per case\n' "$runner_ms"
-printf 'overhead ratio %.2f (target <= 1.5)\n' "$(awk "BEGIN{print $runner_ms / $bare}")"
+ms() { awk "BEGIN{print ($2 - $1) / 1000000}"; }
+# Namespaces are torn down by the kernel after their last process exits, asynchronously
+# and in slow batches; a backlog of them slows whatever runs next. Before each measurement,
+# wait (up to 120 s) until the live network namespaces, as the slab allocator counts them,
+# are down to a handful again.
+live_ns() { awk '$1 == "net_namespace" {print $2; f=1} END {if (!f) print 0}' /proc/slabinfo 2>/dev/null || echo 0; }
+settle() {
+	i=0
+	while [ "$(live_ns)" -gt 32 ] && [ $i -lt 1200 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+best_bare=; best_runner=
+for r in $(seq "$ROUNDS"); do
+	settle
+	bare=$(./tools/bare-case "$N")
+	settle
+	start=$(date +%s%N)
+	runner/sockreuse run --cases "$tmp/cases" -j 1 --tap /dev/null 2>/dev/null >/dev/null || true
+	end=$(date +%s%N)
+	runner=$(awk "BEGIN{print $(ms "$start" "$end") / $N}")
+	best_bare=$(awk "BEGIN{b=\"$best_bare\"; print (b == \"\" || $bare < b) ? $bare : b}")
+	best_runner=$(awk "BEGIN{b=\"$best_runner\"; print (b == \"\" || $runner < b) ? $runner : b}")
+done
+printf 'bare fork+unshare+lo up+bind: %.3f ms per case (best of %s rounds of %s)\n' "$best_bare" "$ROUNDS" "$N"
+printf 'runner, trivial case (-j 1):  %.3f ms per case (best of %s rounds of %s)\n' "$best_runner" "$ROUNDS" "$N"
+printf 'overhead ratio %.2f (target <= 1.5)\n' "$(awk "BEGIN{print $best_runner / $best_bare}")"
+settle
 start=$(date +%s%N)
 runner/sockreuse run -j 2 --tap /dev/null >/dev/null 2>"$tmp/summary" || true
 end=$(date +%s%N)
-printf 'whole suite, -j 2: %.2f s (%s)\n' "$(awk "BEGIN{print ($end - $start) / 1000000000}")" "$(tail -1 "$tmp/summary")"
+printf 'whole suite, -j 2: %.2f s (%s)\n' "$(awk "BEGIN{print $(ms "$start" "$end") / 1000}")" "$(tail -1 "$tmp/summary")"
