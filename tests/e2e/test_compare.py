@@ -291,7 +291,7 @@ def test_html_summary_legend_and_columns(pair):
                for c in ("regression", "fix", "behaviour", "coverage")}
     assert len(set(colours.values())) == 4
     heads = [th.text for th in root.iterfind(".//table[@class='matrix']/thead/tr/th")]
-    assert heads == ["case", "params", OLD, NEW, "change"]
+    assert heads == ["case", OLD, NEW, "change", "params"]
     groups = [th.text for th in root.iterfind(".//table[@class='matrix']/tbody/tr[@class='group']/th")]
     assert [g.split(" ")[0] for g in groups] == ["bind", "connect"]
     runs = root.find(".//table[@class='runs']")
