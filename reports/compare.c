@@ -290,3 +290,17 @@ char *compare_describe(const struct comparison *cmp, const struct compare_row *r
 	}
 	return b.s;
 }
+
+static const char *f_release(const struct compare_run *r) { return r->report->info.kernel_release; }
+static const char *f_version(const struct compare_run *r) { return r->report->info.kernel_version; }
+static const char *f_machine(const struct compare_run *r) { return r->report->info.machine; }
+static const char *f_tool(const struct compare_run *r) { return r->report->info.tool_version; }
+static const char *f_started(const struct compare_run *r) { return r->report->info.started; }
+static const char *f_host(const struct compare_run *r) { return r->report->info.hostname; }
+static const char *f_source(const struct compare_run *r) { return r->source; }
+
+const struct run_field compare_run_fields[] = {
+	{ "kernel release", f_release }, { "kernel version", f_version }, { "machine", f_machine },
+	{ "tool version", f_tool },      { "started", f_started },        { "hostname", f_host },
+	{ "report", f_source },          { NULL, NULL },
+};

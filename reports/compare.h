@@ -51,6 +51,16 @@ const char *change_class_meaning(enum change_class c);
 /* The label of a set of CHANGE_BITs: its highest-precedence class, or CHANGE_SAME when empty. */
 enum change_class change_label(unsigned classes);
 
+struct compare_run;
+
+/* The identity of a run, field by field, in the order the writers show it. */
+struct run_field {
+	const char *name;
+	const char *(*value)(const struct compare_run *r);
+};
+/* Ends with an entry whose name is NULL. */
+extern const struct run_field compare_run_fields[];
+
 struct compare_run {
 	const struct report *report;
 	const char *source;     /* the file it was read from, or "" */

@@ -67,13 +67,6 @@ static void run_field(FILE *f, const struct comparison *cmp, const char *name,
 	fputs("</tr>\n", f);
 }
 
-static const char *f_release(const struct compare_run *r) { return r->report->info.kernel_release; }
-static const char *f_version(const struct compare_run *r) { return r->report->info.kernel_version; }
-static const char *f_machine(const struct compare_run *r) { return r->report->info.machine; }
-static const char *f_tool(const struct compare_run *r) { return r->report->info.tool_version; }
-static const char *f_started(const struct compare_run *r) { return r->report->info.started; }
-static const char *f_host(const struct compare_run *r) { return r->report->info.hostname; }
-static const char *f_source(const struct compare_run *r) { return r->source; }
 
 static void write_runs(FILE *f, const struct comparison *cmp)
 {
@@ -81,13 +74,8 @@ static void write_runs(FILE *f, const struct comparison *cmp)
 	for (size_t i = 0; i < cmp->nruns; i++)
 		fprintf(f, "<th>%zu</th>", i + 1);
 	fputs("</tr></thead>\n<tbody>\n", f);
-	run_field(f, cmp, "kernel release", f_release);
-	run_field(f, cmp, "kernel version", f_version);
-	run_field(f, cmp, "machine", f_machine);
-	run_field(f, cmp, "tool version", f_tool);
-	run_field(f, cmp, "started", f_started);
-	run_field(f, cmp, "hostname", f_host);
-	run_field(f, cmp, "report", f_source);
+	for (const struct run_field *rf = compare_run_fields; rf->name; rf++)
+		run_field(f, cmp, rf->name, rf->value);
 	fputs("<tr><th>pass / fail / skip / error</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		const struct summary *s = &cmp->runs[i].summary;
