@@ -307,7 +307,8 @@ static enum step_rc v_uid(struct exec_ctx *x, int argc, char **argv)
 	if (parse_int(argv[1], 0, 65535, &uid) < 0)
 		return ctx_error(x, "uid: expected a number, got '%s'", argv[1]);
 	if (seteuid(0) < 0 || (uid != 0 && seteuid((uid_t)uid) < 0))
-		return ctx_skip(x, "cannot switch to uid %ld: %s", uid, strerror(errno));
+		return ctx_skip(x, "cannot switch to uid %ld: %s%s", uid, strerror(errno),
+				errno == EINVAL ? " (not mapped: run as root, not in a user namespace, for other users)" : "");
 	return STEP_OK;
 }
 
