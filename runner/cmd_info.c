@@ -56,8 +56,7 @@ static int parse_info_opts(const char *cmd, int argc, char **argv, struct info_o
 		switch (c) {
 		case 'c': o->cases_dir = optarg; break;
 		case 'f':
-			o->include = xrealloc(o->include, (o->ninclude + 1) * sizeof(char *));
-			o->include[o->ninclude++] = optarg;
+			strv_push(&o->include, &o->ninclude, optarg);
 			break;
 		case 'h':
 			printf("usage: sockreuse %s [--cases DIR] %s\n", cmd,

@@ -73,12 +73,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		switch (c) {
 		case 'c': o->cases_dir = optarg; break;
 		case 'f':
-			o->include = xrealloc(o->include, (o->ninclude + 1) * sizeof(char *));
-			o->include[o->ninclude++] = optarg;
+			strv_push(&o->include, &o->ninclude, optarg);
 			break;
 		case 'x':
-			o->exclude = xrealloc(o->exclude, (o->nexclude + 1) * sizeof(char *));
-			o->exclude[o->nexclude++] = optarg;
+			strv_push(&o->exclude, &o->nexclude, optarg);
 			break;
 		case 'j':
 			o->jobs = (int)strtol(optarg, &end, 10);

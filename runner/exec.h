@@ -75,6 +75,13 @@ const char *tcp_state_name(int state);
 /* Reads back the state of a tracked socket: TCP_INFO when it has a file, sock_diag when not.
  * Returns the state, or -1 when the kernel knows no such socket. */
 int slot_state(struct exec_ctx *x, const struct sock_slot *s);
+/* The pause between two looks at the kernel's state in a polling loop, by how many looks
+ * there were: a yield at first (loopback events complete within a few scheduling rounds),
+ * then 200 us, so that a slow machine is not spun hard. */
+void poll_pause(unsigned spins);
+/* Lets ms milliseconds pass. Only for scenarios about time passing, never to synchronise. */
+void sleep_ms(long ms);
+
 /* Polls the kernel until s is in state, up to STATE_DEADLINE_MS. */
 enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state);
 

@@ -217,6 +217,21 @@ int slot_state(struct exec_ctx *x, const struct sock_slot *s)
 	return found[0].state;
 }
 
+void poll_pause(unsigned spins)
+{
+	if (spins < 50)
+		sched_yield();
+	else
+		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+}
+
+void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state)
 {
 	double deadline = now_ms() + STATE_DEADLINE_MS;
@@ -227,12 +242,7 @@ enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state
 			return STEP_OK;
 		if (now_ms() > deadline)
 			break;
-		/* Poll the kernel's view: yield at first (loopback events complete within a few
-		 * scheduling rounds), then back off briefly so a slow machine is not spun hard. */
-		if (spins < 50)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		poll_pause(spins);
 	}
 	return ctx_error(x, "%s did not reach %s within %.0f ms (kernel reports %s)", s->name, tcp_state_name(state),
 			 STATE_DEADLINE_MS, seen < 0 ? "no such socket" : tcp_state_name(seen));

@@ -324,30 +324,32 @@ static enum step_rc v_wait_state(struct exec_ctx *x, int argc, char **argv)
 	return wait_state(x, s, st);
 }
 
+/* "VERB a|b ON|OFF" steps that switch something of one host of the pair topology. */
+typedef int (*host_switch_fn)(const struct topo *t, int h, bool on, char *err, size_t errlen);
+
+static enum step_rc switch_host(struct exec_ctx *x, char **argv, const char *on_word, const char *off_word,
+				host_switch_fn fn)
+{
+	char err[256];
+	int h = host_parse(argv[1]);
+	int on = strcmp(argv[2], on_word) == 0;
+	if (h < 0 || (!on && strcmp(argv[2], off_word) != 0))
+		return ctx_error(x, "%s: expected '%s a|b %s|%s'", argv[0], argv[0], on_word, off_word);
+	if (fn(&x->topo, h, on, err, sizeof(err)) < 0)
+		return ctx_error(x, "%s: %s", argv[0], err);
+	return STEP_OK;
+}
+
 static enum step_rc v_drop(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
-	char err[256];
-	int h = host_parse(argv[1]);
-	int on = strcmp(argv[2], "on") == 0;
-	if (h < 0 || (!on && strcmp(argv[2], "off") != 0))
-		return ctx_error(x, "drop: expected 'drop a|b on|off'");
-	if (topo_drop(&x->topo, h, on, err, sizeof(err)) < 0)
-		return ctx_error(x, "drop: %s", err);
-	return STEP_OK;
+	return switch_host(x, argv, "on", "off", topo_drop);
 }
 
 static enum step_rc v_link(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
-	char err[256];
-	int h = host_parse(argv[1]);
-	int up = strcmp(argv[2], "up") == 0;
-	if (h < 0 || (!up && strcmp(argv[2], "down") != 0))
-		return ctx_error(x, "link: expected 'link a|b up|down'");
-	if (topo_link(&x->topo, h, up, err, sizeof(err)) < 0)
-		return ctx_error(x, "link: %s", err);
-	return STEP_OK;
+	return switch_host(x, argv, "up", "down", topo_link);
 }
 
 static enum step_rc v_sysctl(struct exec_ctx *x, int argc, char **argv)
@@ -385,9 +387,7 @@ static enum step_rc v_wait_ms(struct exec_ctx *x, int argc, char **argv)
 	long ms;
 	if (parse_int(argv[1], 0, 120000, &ms) < 0)
 		return ctx_error(x, "wait-ms: expected milliseconds, got '%s'", argv[1]);
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	sleep_ms(ms);
 	return STEP_OK;
 }
 

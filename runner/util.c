@@ -59,6 +59,12 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+void strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = s;
+}
+
 double now_ms(void)
 {
 	struct timespec ts;

@@ -11,6 +11,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Appends s (not copied) to the array *v of *n strings. */
+void strv_push(char ***v, size_t *n, char *s);
+
 /* Monotonic clock in milliseconds. */
 double now_ms(void);
 

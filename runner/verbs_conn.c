@@ -179,11 +179,7 @@ static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 	for (unsigned spins = 0; (n = count_conns(x, s)) > 0; spins++) {
 		if (now_ms() > deadline)
 			return ctx_error(x, "%s was still known to the kernel after %.0f ms", s->name, STATE_DEADLINE_MS);
-		/* The same polling rhythm as wait-state: yield first, then back off briefly. */
-		if (spins < 50)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		poll_pause(spins);
 	}
 	return n < 0 ? STEP_ERROR : STEP_OK;
 }

@@ -98,13 +98,6 @@ static unsigned short fd_local_port(int fd)
 	return sockaddr_port(&ss);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Connects and waits for the handshake. Returns 0 or the errno it ended with. */
 static int connect_wait(int fd, const struct sockaddr_storage *to, socklen_t len)
 {
@@ -138,10 +131,7 @@ static int wait_fd_state(int fd, int state)
 	for (unsigned spins = 0; tcp_info_state(fd) != state; spins++) {
 		if (now_ms() > deadline)
 			return -1;
-		if (spins < 50)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		poll_pause(spins);
 	}
 	return 0;
 }
@@ -543,10 +533,7 @@ static int wait_settled(struct exec_ctx *x, const struct sock_slot *s, const int
 			return st;
 		if (now_ms() > deadline)
 			return -2;
-		if (spins < 50)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		poll_pause(spins);
 	}
 }
 
@@ -573,10 +560,7 @@ static int wait_peer_told(const struct sock_slot *p)
 			return st;
 		if (now_ms() > deadline)
 			return -2;
-		if (spins < 50)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+		poll_pause(spins);
 	}
 }
 
