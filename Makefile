@@ -5,7 +5,7 @@ VERSION  := 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSOCKREUSE_VERSION='"$(VERSION)"' \
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -DSOCKREUSE_VERSION='"$(VERSION)"' \
             -DSOCKREUSE_DATADIR='"$(PREFIX)/share/sockreuse"'
 PKGS     := libmnl jansson
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson)
@@ -13,10 +13,12 @@ LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansso
 # functions only children call (unshare, setns, the netlink ones).
 LDFLAGS  += -Wl,-z,now -Wl,-z,relro
 
-BIN      := runner/sockreuse
-LIB_SRC  := $(filter-out runner/main.c,$(wildcard runner/*.c netns/*.c reports/*.c))
+BIN      := sockreuse
+# Layers, lowest first: a folder includes only from the folders before it (tools/layers.sh).
+LAYERS   := lib netns parse reports plan exec sched cmd
+LIB_SRC  := $(filter-out cmd/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:.c=.o)
-HDRS     := $(wildcard runner/*.h netns/*.h reports/*.h)
+HDRS     := $(foreach d,$(LAYERS),$(wildcard $(d)/*.h))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
@@ -33,7 +35,7 @@ DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd
 
 all: $(BIN)
 
-$(BIN): runner/main.o $(LIB_OBJ)
+$(BIN): cmd/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 %.o: %.c $(HDRS)
@@ -91,5 +93,5 @@ install: $(BIN)
 	install -m 0644 docs/sockreuse.8 $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
 
 clean:
-	rm -f runner/*.o netns/*.o reports/*.o $(BIN) $(UNIT_BIN)
+	rm -f $(foreach d,$(LAYERS),$(d)/*.o) $(BIN) $(UNIT_BIN)
 	rm -rf $(OUT) tests/e2e/__pycache__ .pytest_cache

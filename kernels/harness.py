@@ -7,7 +7,7 @@ KERNEL is `host` or a Debian kernel flavour such as `6.1` or `6.12`: the newest
 linux-image-<flavour>.*-cloud-amd64-unsigned package that apt offers. Default: host 6.1 6.12.
 
 For a Debian kernel: `apt-get download` into kernels/cache/ (kept and reused), unpack,
-build an initramfs (busybox-static, runner/sockreuse and the shared libraries it links,
+build an initramfs (busybox-static, sockreuse and the shared libraries it links,
 cases/, the kernel modules the suite needs), boot it with qemu-system-x86_64 (TCG; no
 network device), and bring the JSON report back framed on a second serial port (see
 kernels/frame.py). Each report lands in reports/out/kernels/<kernel release>.json, then
@@ -26,7 +26,7 @@ change nothing the suite measures and cost a third of the run time under TCG), t
 with -j 2. The report travels on ttyS1, where no kernel message can land.
 
 Environment (for tests and measurements): SOCKREUSE_RUNNER, SOCKREUSE_CASES (the runner
-binary and the case folder, default runner/sockreuse and cases/), SOCKREUSE_QEMU (default
+binary and the case folder, default sockreuse and cases/), SOCKREUSE_QEMU (default
 qemu-system-x86_64), SOCKREUSE_QEMU_ACCEL (default tcg; kvm only where proven to work),
 SOCKREUSE_QEMU_CPU (default max), SOCKREUSE_QEMU_SMP (default 2), SOCKREUSE_GUEST_JOBS
 (default 2), SOCKREUSE_QEMU_APPEND (more kernel arguments).
@@ -56,7 +56,7 @@ import frame  # noqa: E402
 ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(HERE, "cache")
 # SOCKREUSE_RUNNER replaces the runner binary (tests use a stand-in script).
-RUNNER = os.path.abspath(os.environ.get("SOCKREUSE_RUNNER") or os.path.join(ROOT, "runner", "sockreuse"))
+RUNNER = os.path.abspath(os.environ.get("SOCKREUSE_RUNNER") or os.path.join(ROOT, "sockreuse"))
 CASES = os.path.abspath(os.environ.get("SOCKREUSE_CASES") or os.path.join(ROOT, "cases"))
 OUT = os.path.join(ROOT, "reports", "out", "kernels")   # --out changes it
 LOGS = os.path.join(OUT, "log")
@@ -704,7 +704,7 @@ def main(argv):
         if k != "host" and not re.match(r"^[0-9]+\.[0-9]+$", k):
             ap.error("bad KERNEL %r: give host or a version like 6.1" % k)
     if not (os.path.isfile(RUNNER) and os.access(RUNNER, os.X_OK)):
-        print("runner/sockreuse not built (make runner/sockreuse)", file=sys.stderr)
+        print("sockreuse not built (make sockreuse)", file=sys.stderr)
         return 2
     os.makedirs(OUT, exist_ok=True)
     failed, reports = False, []

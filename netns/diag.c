@@ -7,9 +7,9 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 
-#include "netns.h"
-#include "nl.h"
-#include "priv.h"
+#include "netns/netns.h"
+#include "netns/nl.h"
+#include "netns/priv.h"
 
 struct diag_filter {
 	unsigned short sport, dport; /* host order; dport 0 = any */

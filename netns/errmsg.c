@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "priv.h"
+#include "netns/priv.h"
 
 static void format_into(char *err, size_t errlen, const char *fmt, va_list ap)
 {

@@ -15,9 +15,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#include "nl.h"
-#include "priv.h"
-#include "../runner/util.h"
+#include "netns/nl.h"
+#include "netns/priv.h"
+#include "lib/util.h"
 
 /* Replies are already queued when sendmsg() returns; this only bounds a kernel that does
  * not answer at all. */

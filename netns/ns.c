@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "netns.h"
-#include "priv.h"
+#include "netns/netns.h"
+#include "netns/priv.h"
 
 /* thread-self, not self: setns() moves only the calling thread. */
 #define NS_NET_PATH "/proc/thread-self/ns/net"

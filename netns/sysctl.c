@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns.h"
-#include "priv.h"
+#include "netns/netns.h"
+#include "netns/priv.h"
 
 #define SYSCTL_PATH_MAX 256
 

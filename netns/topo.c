@@ -16,10 +16,10 @@
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 
-#include "netns.h"
-#include "nl.h"
-#include "priv.h"
-#include "../runner/util.h"
+#include "netns/netns.h"
+#include "netns/nl.h"
+#include "netns/priv.h"
+#include "lib/util.h"
 
 #define LO_IFINDEX     1 /* fixed by the kernel in every namespace */
 #define VETH_A_IFINDEX 2 /* the namespaces are fresh: only lo exists */

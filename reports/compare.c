@@ -1,7 +1,7 @@
 /* The comparison model: lines up the cases of several runs by id and classifies what changed.
  * The rules and their precedence are documented in compare.h. */
-#include "compare.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

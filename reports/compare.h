@@ -31,7 +31,7 @@
 #define SOCKREUSE_COMPARE_H
 #include <stdio.h>
 #include <stddef.h>
-#include "report.h"
+#include "reports/report.h"
 
 /* In increasing precedence: the label of a set of classes is the highest one in it. */
 enum change_class {

@@ -3,9 +3,9 @@
  * unless only_changes. No scripts and no external resources: details come from title= tooltips
  * and <details> elements. The markup is also well-formed XML (every element closed, attributes
  * quoted, text escaped), so it can be checked and processed with an XML parser. */
-#include "compare.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,9 @@
  * schema allows nothing else in a passing testcase, so fixes are listed in the suite's
  * <system-out>); a case skipped in every run is <skipped>. Each testsuite carries the identity of
  * every run as properties. All cases are listed unless only_changes. */
-#include "compare.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

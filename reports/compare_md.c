@@ -1,7 +1,7 @@
 /* compare as Markdown tables (GitHub-flavoured): the runs side by side, a count per class, then a
  * case × run table per group. All cases are listed unless only_changes; changed cells are bold. */
-#include "compare.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

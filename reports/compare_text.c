@@ -1,7 +1,7 @@
 /* compare as plain text for a terminal: the runs, a count per class, then one block per case.
  * By default (only_changes) unchanged cases are left out and counted at the end. */
-#include "compare.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "escape.h"
+#include "reports/escape.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #ifndef SOCKREUSE_ESCAPE_H
 #define SOCKREUSE_ESCAPE_H
 #include <stddef.h>
-#include "../runner/util.h"
+#include "lib/util.h"
 
 /* UTF-8 encoding of U+FFFD REPLACEMENT CHARACTER. */
 #define UTF8_REPLACEMENT "\xEF\xBF\xBD"

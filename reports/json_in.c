@@ -2,8 +2,8 @@
  * Strict about what identifies a report (format, a cases array, an id and a status per case,
  * unique ids) and about types; tolerant about everything else: unknown keys are ignored and
  * optional fields may be absent or null, so reports of older and newer suite versions still load. */
-#include "report.h"
-#include "../runner/util.h"
+#include "reports/report.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <jansson.h>

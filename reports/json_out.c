@@ -2,9 +2,9 @@
  * reports from two kernels diff cleanly. Written by hand rather than through jansson because
  * jansson refuses strings that are not valid UTF-8, and a report must never be lost to one bad
  * byte: esc_json replaces it instead. */
-#include "report.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/report.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 

@@ -1,8 +1,8 @@
 /* JUnit XML in the common Ant shape (tests/junit.xsd): one <testsuite> per case group, in the
  * order groups first appear, one <testcase> per case. */
-#include "report.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/report.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <math.h>
 #include <stdio.h>

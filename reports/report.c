@@ -1,8 +1,8 @@
 /* The report model: statuses, copying and freeing results, and writing a report file
  * atomically. The format writers live in tap.c, junit.c and json_out.c. */
-#include "report.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/report.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

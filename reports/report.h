@@ -4,7 +4,7 @@
 #define SOCKREUSE_REPORT_H
 #include <stdio.h>
 #include <stddef.h>
-#include "../runner/kv.h"
+#include "lib/kv.h"
 
 enum status { ST_PASS, ST_FAIL, ST_SKIP, ST_ERROR };
 

@@ -1,9 +1,9 @@
 /* TAP version 13 (not 14: Debian's prove rejects a "TAP version 14" line).
  * The plan comes last because cases stream out as they finish and an interrupted run must
  * still end with a plan that matches what was emitted. */
-#include "report.h"
-#include "escape.h"
-#include "../runner/util.h"
+#include "reports/report.h"
+#include "reports/escape.h"
+#include "lib/util.h"
 
 #include <string.h>
 

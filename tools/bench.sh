@@ -41,7 +41,7 @@ for r in $(seq "$ROUNDS"); do
 	bare=$(./tools/bare-case "$N")
 	settle
 	start=$(date +%s%N)
-	runner/sockreuse run --cases "$tmp/cases" -j 1 --tap /dev/null 2>/dev/null >/dev/null || true
+	sockreuse run --cases "$tmp/cases" -j 1 --tap /dev/null 2>/dev/null >/dev/null || true
 	end=$(date +%s%N)
 	runner=$(awk "BEGIN{print $(ms "$start" "$end") / $N}")
 	best_bare=$(awk "BEGIN{b=\"$best_bare\"; print (b == \"\" || $bare < b) ? $bare : b}")
@@ -52,6 +52,6 @@ printf 'runner, trivial case (-j 1):  %.3f ms per case (best of %s rounds of %s)
 printf 'overhead ratio %.2f (target <= 1.5)\n' "$(awk "BEGIN{print $best_runner / $best_bare}")"
 settle
 start=$(date +%s%N)
-runner/sockreuse run -j 2 --tap /dev/null >/dev/null 2>"$tmp/summary" || true
+sockreuse run -j 2 --tap /dev/null >/dev/null 2>"$tmp/summary" || true
 end=$(date +%s%N)
 printf 'whole suite, -j 2: %.2f s (%s)\n' "$(awk "BEGIN{print $(ms "$start" "$end") / 1000}")" "$(tail -1 "$tmp/summary")"

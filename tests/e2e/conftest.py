@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = ROOT / "runner" / "sockreuse"
+BIN = ROOT / "sockreuse"
 CASES = ROOT / "cases"
 
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BIN = REPO / "runner" / "sockreuse"
+BIN = REPO / "sockreuse"
 CASES = REPO / "cases"
 SCHEMA = REPO / "reports" / "schema.json"
 XSD = REPO / "tests" / "junit.xsd"

@@ -11,8 +11,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def binary_path():
-    """The runner binary: $SOCKREUSE when set (to test a build elsewhere), else runner/sockreuse."""
-    return Path(os.environ.get("SOCKREUSE", REPO / "runner" / "sockreuse"))
+    """The runner binary: $SOCKREUSE when set (to test a build elsewhere), else sockreuse."""
+    return Path(os.environ.get("SOCKREUSE", REPO / "sockreuse"))
 
 
 def case(id, observed="ok", status="pass", expected=None, group="bind", **extra):

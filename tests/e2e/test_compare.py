@@ -1,7 +1,7 @@
 """End-to-end tests of `sockreuse compare`: exit codes, the four output formats, bad input.
 
 Reports are crafted as dicts (reportgen.py), so these run anywhere, without namespaces or root.
-Set $SOCKREUSE to test a binary other than runner/sockreuse.
+Set $SOCKREUSE to test a binary other than sockreuse.
 """
 import json
 import re
@@ -13,7 +13,7 @@ from reportgen import REPO, binary_path, case, report, write
 
 BIN = binary_path()
 pytestmark = pytest.mark.skipif(
-    not BIN.exists(), reason=f"{BIN} is not built (make runner/sockreuse, or set $SOCKREUSE)")
+    not BIN.exists(), reason=f"{BIN} is not built (make sockreuse, or set $SOCKREUSE)")
 
 etree = pytest.importorskip("lxml.etree")
 

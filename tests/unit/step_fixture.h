@@ -3,7 +3,7 @@
 #ifndef SOCKREUSE_STEP_FIXTURE_H
 #define SOCKREUSE_STEP_FIXTURE_H
 #include "fixture.h"
-#include "../../runner/verbs.h"
+#include "exec/verbs.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The case-file parser: what it accepts, and the file:line:col message for what it does not. */
 #include "fixture.h"
-#include "../../runner/casefile.h"
-#include "../../runner/plan.h"
+#include "parse/casefile.h"
+#include "plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* compare: classification on in-memory reports, json_read on crafted files, JSON round trip. */
 #include "fixture.h"
-#include "../../reports/compare.h"
-#include "../../runner/util.h"
+#include "reports/compare.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

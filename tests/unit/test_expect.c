@@ -1,7 +1,7 @@
 /* Expectation logic: conditions, kernel versions, first-match rules. */
 #include "fixture.h"
-#include "../../runner/casefile.h"
-#include "../../runner/expect.h"
+#include "parse/casefile.h"
+#include "parse/expect.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * unshares before touching anything, so the test process and the host keep their
  * namespace; the only thing a test does in the runner's namespace is verify a refusal. */
 #include "fixture.h"
-#include "../../netns/netns.h"
+#include "netns/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>

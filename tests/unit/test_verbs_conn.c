@@ -2,8 +2,8 @@
  * Each test runs in Check's own forked process and moves it into a fresh network namespace
  * with the loopback topology, so nothing here touches the host's sockets. */
 #include "step_fixture.h"
-#include "../../runner/exec.h"
-#include "../../runner/verbs.h"
+#include "exec/exec.h"
+#include "exec/verbs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,9 +4,9 @@
  * network namespace with the loopback topology: the sysctls written here are that
  * namespace's, and nothing touches the host's sockets. */
 #include "step_fixture.h"
-#include "../../runner/exec.h"
-#include "../../runner/verbs.h"
-#include "../../runner/util.h"
+#include "exec/exec.h"
+#include "exec/verbs.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -2,10 +2,10 @@
  * Reports are built in memory with every status and hostile strings, written to memory
  * streams, and checked line by line; the JSON is parsed back with jansson. */
 #include "fixture.h"
-#include "../../reports/report.h"
-#include "../../reports/escape.h"
-#include "../../runner/util.h"
-#include "../../runner/kv.h"
+#include "reports/report.h"
+#include "reports/escape.h"
+#include "lib/util.h"
+#include "lib/kv.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* sockreuse: a conformance suite for Linux socket address-reuse semantics. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <stdio.h>
 #include <string.h>

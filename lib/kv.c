@@ -1,5 +1,5 @@
-#include "kv.h"
-#include "util.h"
+#include "lib/kv.h"
+#include "lib/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-#include "runinfo.h"
-#include "util.h"
+#include "cmd/runinfo.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 /* Step verbs. Each verb is one short function; the table below declares its arity and
  * its help text, so case files are checked before anything runs. */
-#include "steps.h"
-#include "exec.h"
-#include "verbs.h"
-#include "util.h"
+#include "exec/steps.h"
+#include "exec/exec.h"
+#include "exec/verbs.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,8 +16,8 @@
  *     tables any more (3 s deadline): for example the remote end of a connection whose last
  *     ACK is on its way, so that a case does not race a LAST_ACK socket it never meant to
  *     meet. Like wait-state, it waits on the kernel's view, never on a clock. */
-#include "verbs.h"
-#include "util.h"
+#include "exec/verbs.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

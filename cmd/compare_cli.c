@@ -1,7 +1,7 @@
 /* sockreuse compare: reads two or more JSON reports, writes the comparison, and says through the
  * exit status whether anything changed: 0 nothing, 1 something, 2 usage error or bad input. */
-#include "compare.h"
-#include "../runner/util.h"
+#include "reports/compare.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <getopt.h>

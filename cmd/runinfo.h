@@ -1,8 +1,8 @@
 /* Facts about the machine a run happens on, for the reports. */
 #ifndef SOCKREUSE_RUNINFO_H
 #define SOCKREUSE_RUNINFO_H
-#include "../reports/report.h"
-#include "../netns/netns.h"
+#include "reports/report.h"
+#include "netns/netns.h"
 
 /* Fills tool, kernel, hostname, start time, and the defaults of the reuse-related
  * sysctls as a fresh namespace sees them (read in a forked child, never written). */

@@ -1,7 +1,7 @@
 /* Case-file parser. One pass over lines; every error names file:line:column and what was
  * expected, and parsing stops at the first error (the file's cases then report `error`). */
-#include "casefile.h"
-#include "util.h"
+#include "parse/casefile.h"
+#include "lib/util.h"
 
 #include <ctype.h>
 #include <errno.h>

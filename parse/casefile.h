@@ -6,7 +6,7 @@
 #ifndef SOCKREUSE_CASEFILE_H
 #define SOCKREUSE_CASEFILE_H
 #include <stddef.h>
-#include "kv.h"
+#include "lib/kv.h"
 
 /* Where something was written, for messages: "cases/0110.case:12:8". */
 struct srcpos {

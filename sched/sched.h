@@ -2,10 +2,10 @@
  * `jobs` at a time, each killed with its process group at its deadline. */
 #ifndef SOCKREUSE_SCHED_H
 #define SOCKREUSE_SCHED_H
-#include "plan.h"
-#include "util.h"
-#include "steps.h"
-#include "../netns/netns.h"
+#include "plan/plan.h"
+#include "lib/util.h"
+#include "exec/steps.h"
+#include "netns/netns.h"
 
 struct sched_opts {
 	int jobs;

@@ -1,6 +1,6 @@
 /* Names and addresses: errno and TCP state names, address words, slot bookkeeping. */
-#include "exec.h"
-#include "util.h"
+#include "exec/exec.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

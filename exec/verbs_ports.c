@@ -12,8 +12,8 @@
  * The loops stop at the first failing call: its errno is the step's outcome, and the facts
  * say how far they got (PREFIX.count, PREFIX.first_port, PREFIX.ports_distinct, PREFIX.odd,
  * PREFIX.even, PREFIX.failed_in). Every loop is bounded by its MAX argument. */
-#include "verbs.h"
-#include "util.h"
+#include "exec/verbs.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
 /* sockreuse doc: the behaviour reference (docs/BEHAVIOUR.md), generated from the case files,
  * the claims file (cases/claims) and the baseline reports of several kernels. Its output is
  * deterministic, so a test can check that the committed file is what the generator prints. */
-#include "commands.h"
-#include "expect.h"
-#include "plan.h"
-#include "util.h"
-#include "../reports/report.h"
+#include "cmd/commands.h"
+#include "parse/expect.h"
+#include "plan/plan.h"
+#include "lib/util.h"
+#include "reports/report.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,9 +3,9 @@
 #ifndef SOCKREUSE_STEPS_H
 #define SOCKREUSE_STEPS_H
 #include <stddef.h>
-#include "casefile.h"
-#include "plan.h"
-#include "../netns/netns.h"
+#include "parse/casefile.h"
+#include "plan/plan.h"
+#include "netns/netns.h"
 
 /* Checks a step's verb and argument count before anything runs. 0, or -1 with a message. */
 int step_check(const struct step *s, char *err, size_t errlen);

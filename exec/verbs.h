@@ -3,7 +3,7 @@
  * (ephemeral ports and their exhaustion). A table ends with an entry whose name is NULL. */
 #ifndef SOCKREUSE_VERBS_H
 #define SOCKREUSE_VERBS_H
-#include "exec.h"
+#include "exec/exec.h"
 
 typedef enum step_rc (*verb_fn)(struct exec_ctx *x, int argc, char **argv);
 

@@ -1,5 +1,5 @@
-#include "sched.h"
-#include "util.h"
+#include "sched/sched.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,11 +1,11 @@
 /* sockreuse run: plan, schedule, judge each outcome against its expectation, report. */
-#include "commands.h"
-#include "expect.h"
-#include "plan.h"
-#include "runinfo.h"
-#include "sched.h"
-#include "util.h"
-#include "../reports/report.h"
+#include "cmd/commands.h"
+#include "parse/expect.h"
+#include "plan/plan.h"
+#include "cmd/runinfo.h"
+#include "sched/sched.h"
+#include "lib/util.h"
+#include "reports/report.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* sockreuse list / describe: the cases as an index and as documentation. */
-#include "commands.h"
-#include "expect.h"
-#include "plan.h"
-#include "util.h"
+#include "cmd/commands.h"
+#include "parse/expect.h"
+#include "plan/plan.h"
+#include "lib/util.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -23,10 +23,11 @@ const char *default_cases_dir(char *buf, size_t len)
 		exe[n] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash) {
-			/* A build tree (runner/../cases), then an installed tree (bin/../share/...),
-			 * which also finds the cases of a DESTDIR or relocated install. */
+			/* A build tree (the binary beside cases/), then an installed tree
+			 * (bin/../share/...), which also finds the cases of a DESTDIR or relocated
+			 * install. */
 			*slash = '\0';
-			snprintf(buf, len, "%s/../cases", exe);
+			snprintf(buf, len, "%s/cases", exe);
 			if (access(buf, R_OK) == 0)
 				return buf;
 			snprintf(buf, len, "%s/../share/sockreuse/cases", exe);

@@ -1,7 +1,7 @@
-#include "plan.h"
-#include "expect.h"
-#include "steps.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "parse/expect.h"
+#include "exec/steps.h"
+#include "lib/util.h"
 
 #include <dirent.h>
 #include <errno.h>

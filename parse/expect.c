@@ -1,5 +1,5 @@
-#include "expect.h"
-#include "util.h"
+#include "parse/expect.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,8 +3,8 @@
 #ifndef SOCKREUSE_EXPECT_H
 #define SOCKREUSE_EXPECT_H
 #include <stdbool.h>
-#include "casefile.h"
-#include "kv.h"
+#include "parse/casefile.h"
+#include "lib/kv.h"
 
 struct kver {
 	int major, minor;

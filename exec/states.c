@@ -12,8 +12,8 @@
  * CLOSING, LAST_ACK) drop one direction on the pair topology, so no state waits on a timer
  * or a race. Closing states are reached with close(), as when a server process exits: the
  * occupant is then an orphan (or a TIME_WAIT socket) and is read back with sock_diag. */
-#include "exec.h"
-#include "util.h"
+#include "exec/exec.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

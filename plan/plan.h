@@ -2,8 +2,8 @@
 #ifndef SOCKREUSE_PLAN_H
 #define SOCKREUSE_PLAN_H
 #include <stddef.h>
-#include "casefile.h"
-#include "kv.h"
+#include "parse/casefile.h"
+#include "lib/kv.h"
 
 struct case_inst {
 	const struct case_file *cf;

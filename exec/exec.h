@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "kv.h"
-#include "plan.h"
-#include "../netns/netns.h"
+#include "lib/kv.h"
+#include "plan/plan.h"
+#include "netns/netns.h"
 
 #define MAX_SOCKS 96
 /* How long the kernel may take to reach a state or finish a handshake. Far more than a
