@@ -33,6 +33,7 @@ struct occupy_req {
 	unsigned short port;
 	int reuseaddr, reuseport;
 	int family;
+	unsigned short rport;  /* the remote's listener an active occupant connects to */
 	char listener_name[48], remote_name[48];  /* the helper sockets: NAME.listener, NAME.remote */
 };
 
@@ -155,7 +156,7 @@ static enum step_rc drop(struct exec_ctx *x, int from)
 static enum step_rc open_active(struct exec_ctx *x, const struct occupy_req *r, struct conn *c, int drop_syn)
 {
 	enum step_rc rc;
-	unsigned short rport = 5000;
+	unsigned short rport = r->rport;
 	if ((rc = make_sock(x, r->listener_name, c->remote_host, r->family, &c->listener)) ||
 	    (rc = bind_to(x, c->listener, c->remote_host == HOST_B ? "peer" : "host", rport)))
 		return rc;
@@ -303,8 +304,8 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 	r->addr = argv[4];
 	snprintf(r->listener_name, sizeof(r->listener_name), "%.30s.listener", r->name);
 	snprintf(r->remote_name, sizeof(r->remote_name), "%.30s.remote", r->name);
-	const char *fam = kv_get(&x->ci->vars, "family");
-	r->family = family_parse(fam ? fam : "inet");
+	r->family = AF_INET;
+	r->rport = 5000;  /* the planner writes the case's RPORT in: this is for tests of the verb */
 	if (r->state < 0 || strcmp(argv[2], "CLOSED") == 0)
 		return ctx_error(x, "occupy: unknown state '%s'", argv[2]);
 	if (strcmp(argv[3], "active") && strcmp(argv[3], "passive"))
@@ -317,11 +318,19 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 	r->port = (unsigned short)port;
 	for (int i = 6; i < argc; i++) {
 		int a = flag_arg(argv[i], "reuseaddr", &r->reuseaddr), b = flag_arg(argv[i], "reuseport", &r->reuseport);
-		if (a < 0 || b < 0 || (a == 0 && b == 0))
-			return ctx_error(x, "occupy: expected reuseaddr=0|1 or reuseport=0|1, got '%s'", argv[i]);
+		if (strncmp(argv[i], "family=", 7) == 0) {
+			if ((r->family = family_parse(argv[i] + 7)) < 0)
+				return ctx_error(x, "occupy: unknown family '%s'", argv[i] + 7);
+		} else if (strncmp(argv[i], "rport=", 6) == 0) {
+			port = strtol(argv[i] + 6, &end, 10);
+			if (*end || port < 1 || port > 65535)
+				return ctx_error(x, "occupy: expected rport=PORT, got '%s'", argv[i]);
+			r->rport = (unsigned short)port;
+		} else if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+			return ctx_error(x, "occupy: expected reuseaddr=0|1, reuseport=0|1, rport=PORT or family=F, got '%s'",
+					 argv[i]);
+		}
 	}
-	if (r->family < 0)
-		return ctx_error(x, "occupy: unknown family '%s'", fam);
 	/* States that exist at one end only. */
 	if ((r->state == TCP_LISTEN || r->state == TCP_SYN_RECV) && !r->passive)
 		return ctx_error(x, "occupy: %s is a passive-side state", r->state_name);

@@ -62,8 +62,8 @@ static void record_local_port(struct exec_ctx *x, struct sock_slot *s)
 static enum step_rc v_socket(struct exec_ctx *x, int argc, char **argv)
 {
 	int type = strcmp(argv[2], "udp") == 0 ? SOCK_DGRAM : strcmp(argv[2], "tcp") == 0 ? SOCK_STREAM : -1;
-	const char *fam = argc > 3 ? argv[3] : kv_get(&x->ci->vars, "family");
-	int family = family_parse(fam ? fam : "inet");
+	const char *fam = argc > 3 ? argv[3] : "inet";
+	int family = family_parse(fam);
 	if (type < 0)
 		return ctx_error(x, "socket: expected tcp or udp, got '%s'", argv[2]);
 	if (family < 0)
@@ -392,25 +392,25 @@ static enum step_rc v_wait_ms(struct exec_ctx *x, int argc, char **argv)
 }
 
 const struct verb core_verbs[] = {
-	{ "socket", 2, 3, v_socket, "socket NAME tcp|udp [inet|inet6]" },
-	{ "setsockopt", 3, 3, v_setsockopt, "setsockopt NAME OPTION VALUE" },
-	{ "bind", 3, 3, v_bind, "bind NAME ADDRESS PORT" },
-	{ "listen", 1, 2, v_listen, "listen NAME [BACKLOG]" },
-	{ "connect", 3, 3, v_connect, "connect NAME ADDRESS PORT" },
-	{ "connect-nowait", 3, 3, v_connect_nowait, "connect-nowait NAME ADDRESS PORT" },
-	{ "accept", 2, 2, v_accept, "accept LISTENER NAME" },
-	{ "shutdown", 2, 2, v_shutdown, "shutdown NAME wr|rd|rdwr" },
-	{ "close", 1, 1, v_close, "close NAME" },
-	{ "host", 1, 1, v_host, "host a|b" },
-	{ "uid", 1, 1, v_uid, "uid NUMBER" },
-	{ "occupy", 5, 7, occupy, "occupy NAME STATE active|passive ADDRESS PORT [reuseaddr=0|1] [reuseport=0|1]" },
-	{ "wait-state", 2, 2, v_wait_state, "wait-state NAME STATE" },
-	{ "drop", 2, 2, v_drop, "drop a|b on|off" },
-	{ "link", 2, 2, v_link, "link a|b up|down" },
-	{ "sysctl", 2, 8, v_sysctl, "sysctl NAME VALUE..." },
-	{ "read-sysctl", 1, 1, v_read_sysctl, "read-sysctl NAME" },
-	{ "wait-ms", 1, 1, v_wait_ms, "wait-ms MILLISECONDS" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "socket", v_socket },
+	{ "setsockopt", v_setsockopt },
+	{ "bind", v_bind },
+	{ "listen", v_listen },
+	{ "connect", v_connect },
+	{ "connect-nowait", v_connect_nowait },
+	{ "accept", v_accept },
+	{ "shutdown", v_shutdown },
+	{ "close", v_close },
+	{ "host", v_host },
+	{ "uid", v_uid },
+	{ "occupy", occupy },
+	{ "wait-state", v_wait_state },
+	{ "drop", v_drop },
+	{ "link", v_link },
+	{ "sysctl", v_sysctl },
+	{ "read-sysctl", v_read_sysctl },
+	{ "wait-ms", v_wait_ms },
+	{ NULL, NULL },
 };
 
 /* Every verb table, each from the file that implements its verbs. */
@@ -426,41 +426,16 @@ const struct verb *verb_find(const char *name)
 	return NULL;
 }
 
-int step_waits_on_timer(const struct step *s)
-{
-	static const char *const sleepers[] = { "wait-ms", "wait-reuse-delay", "bind-when-free" };
-	for (size_t i = 0; i < sizeof(sleepers) / sizeof(sleepers[0]); i++)
-		if (strcmp(s->argv[0], sleepers[i]) == 0)
-			return 1;
-	return 0;
-}
-
-int step_check(const struct step *s, char *err, size_t errlen)
-{
-	const struct verb *v = verb_find(s->argv[0]);
-	if (!v) {
-		struct buf b = { 0 };
-		for (size_t t = 0; t < NTABLES; t++)
-			for (const struct verb *v = verb_tables[t]; v->name; v++)
-				buf_printf(&b, "%s%s", b.len ? ", " : "", v->name);
-		snprintf(err, errlen, "unknown step '%s' (expected one of: %s)", s->argv[0], b.s);
-		buf_free(&b);
-		return -1;
-	}
-	int nargs = s->argc - 1;
-	if (nargs < v->min_args || nargs > v->max_args) {
-		snprintf(err, errlen, "'%s' takes %d to %d arguments, got %d: %s", v->name, v->min_args, v->max_args,
-			 nargs, v->usage);
-		return -1;
-	}
-	return 0;
-}
-
 static enum step_rc run_steps(struct exec_ctx *x, const struct steplist *sl, int *failed_line, const char **verb)
 {
 	for (size_t i = 0; i < sl->n; i++) {
 		const struct step *s = &sl->v[i];
 		const struct verb *v = verb_find(s->argv[0]);
+		if (!v) {
+			*failed_line = s->pos.line;
+			*verb = s->argv[0];
+			return ctx_error(x, "no implementation of the verb '%s'", s->argv[0]);
+		}
 		enum step_rc rc = v->fn(x, s->argc, s->argv);
 		if (rc != STEP_OK) {
 			*failed_line = s->pos.line;

@@ -7,12 +7,6 @@
 #include "plan/plan.h"
 #include "netns/netns.h"
 
-/* Checks a step's verb and argument count before anything runs. 0, or -1 with a message. */
-int step_check(const struct step *s, char *err, size_t errlen);
-
-/* Does the step let time pass (a timer is the scenario)? Such cases sleep most of their run. */
-int step_waits_on_timer(const struct step *s);
-
 /* What running a case's steps came to. */
 enum run_kind {
 	RUN_DONE,   /* the test steps ran: observed is "ok" or the errno name of the first failing one */

@@ -1,6 +1,9 @@
-/* Step verbs are declared in tables, one per file that implements them: steps.c (sockets,
- * hosts, states, sysctls), verbs_conn.c (connections and five-tuples), verbs_ports.c
- * (ephemeral ports and their exhaustion). A table ends with an entry whose name is NULL. */
+/* Implementations of the step verbs, in tables, one per file that implements them: steps.c
+ * (sockets, hosts, states, sysctls), verbs_conn.c (connections and five-tuples),
+ * verbs_ports.c (ephemeral ports and their exhaustion). What a verb takes is declared once,
+ * in the language (parse/verbs_spec.c), under the same name; the planner has checked every
+ * step against it and filled in what the case decides (its family, its RPORT), so an
+ * implementation reads its words and nothing else. A table ends with a NULL name. */
 #ifndef SOCKREUSE_VERBS_H
 #define SOCKREUSE_VERBS_H
 #include "exec/exec.h"
@@ -9,9 +12,7 @@ typedef enum step_rc (*verb_fn)(struct exec_ctx *x, int argc, char **argv);
 
 struct verb {
 	const char *name;
-	int min_args, max_args;   /* not counting the verb */
 	verb_fn fn;
-	const char *usage;
 };
 
 extern const struct verb core_verbs[];

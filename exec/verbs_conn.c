@@ -185,8 +185,8 @@ static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 }
 
 const struct verb conn_verbs[] = {
-	{ "connect-peer", 2, 3, v_connect_peer, "connect-peer NAME OTHER [ADDRESS]" },
-	{ "connect-peer-nowait", 2, 3, v_connect_peer_nowait, "connect-peer-nowait NAME OTHER [ADDRESS]" },
-	{ "wait-gone", 1, 1, v_wait_gone, "wait-gone NAME" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "connect-peer", v_connect_peer },
+	{ "connect-peer-nowait", v_connect_peer_nowait },
+	{ "wait-gone", v_wait_gone },
+	{ NULL, NULL },
 };

@@ -82,13 +82,6 @@ static void fact_str(struct exec_ctx *x, const char *prefix, const char *key, co
 	kv_set(x->facts, k, v);
 }
 
-static int family_of_case(struct exec_ctx *x)
-{
-	const char *fam = kv_get(&x->ci->vars, "family");
-	int f = family_parse(fam ? fam : "inet");
-	return f < 0 ? AF_INET : f;
-}
-
 static unsigned short fd_local_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -141,6 +134,7 @@ struct opts {
 	long range_lo, range_hi;   /* range=LO-HI (IP_LOCAL_PORT_RANGE) */
 	long bind_lo, bind_hi;     /* bind=LO-HI (bindresvport-style scan) */
 	int reuseaddr, linger0, server_closes;
+	int family;                /* family=inet|inet6, which the planner writes from the case's */
 };
 
 static int opt_flag(const char *v, int *out)
@@ -153,6 +147,8 @@ static int opt_flag(const char *v, int *out)
 
 static int opt_one(struct opts *o, const char *key, const char *v)
 {
+	if (strcmp(key, "family") == 0)
+		return (o->family = family_parse(v)) < 0 ? -1 : 0;
 	if (strcmp(key, "range") == 0)
 		return port_range_parse(v, &o->range_lo, &o->range_hi);
 	if (strcmp(key, "bind") == 0)
@@ -183,6 +179,7 @@ static enum step_rc opts_parse(struct exec_ctx *x, int argc, char **argv, int fi
 			       struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->family = AF_INET;
 	for (int i = first; i < argc; i++) {
 		char key[16];
 		const char *eq = strchr(argv[i], '=');
@@ -319,12 +316,11 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 	long port, max;
 	struct sockaddr_storage to;
 	socklen_t len;
-	int family = family_of_case(x);
 	struct tally *t;
 	if (num(argv[3], 1, 65535, &port) < 0)
 		return ctx_error(x, "connect-until-fail: expected a port, got '%s'", argv[3]);
-	if (parse_max(x, argv[4], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 5, "range", &o) ||
-	    addr_resolve(x, argv[2], family, (unsigned short)port, &to, &len) < 0)
+	if (parse_max(x, argv[4], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 5, "range family", &o) ||
+	    addr_resolve(x, argv[2], o.family, (unsigned short)port, &to, &len) < 0)
 		return STEP_ERROR;
 	t = xcalloc(1, sizeof(*t));
 	enum step_rc rc = STEP_OK;
@@ -332,7 +328,7 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 		struct sock_slot *s;
 		const char *what;
 		int e;
-		if ((rc = held_socket(x, argv[1], i, family, &s)))
+		if ((rc = held_socket(x, argv[1], i, o.family, &s)))
 			break;
 		if ((e = apply_opts(s->fd, &o, &what)))
 			rc = loop_failed(x, argv[1], t, e, what);
@@ -358,9 +354,8 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 	long max;
 	struct sockaddr_storage at;
 	socklen_t len;
-	int family = family_of_case(x);
-	if (parse_max(x, argv[3], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 4, "range reuseaddr", &o) ||
-	    addr_resolve(x, argv[2], family, 0, &at, &len) < 0)
+	if (parse_max(x, argv[3], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 4, "range reuseaddr family", &o) ||
+	    addr_resolve(x, argv[2], o.family, 0, &at, &len) < 0)
 		return STEP_ERROR;
 	struct tally *t = xcalloc(1, sizeof(*t));
 	enum step_rc rc = STEP_OK;
@@ -368,7 +363,7 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 		struct sock_slot *s;
 		const char *what;
 		int e;
-		if ((rc = held_socket(x, argv[1], i, family, &s)))
+		if ((rc = held_socket(x, argv[1], i, o.family, &s)))
 			break;
 		if ((e = apply_opts(s->fd, &o, &what)))
 			rc = loop_failed(x, argv[1], t, e, what);
@@ -680,16 +675,13 @@ static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv
 }
 
 const struct verb port_verbs[] = {
-	{ "port-range", 1, 2, v_port_range, "port-range LO-HI | LO HI" },
-	{ "connect-until-fail", 4, 5, v_connect_until_fail,
-	  "connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]" },
-	{ "bind-until-fail", 3, 5, v_bind_until_fail,
-	  "bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]" },
-	{ "reconnect-loop", 3, 7, v_reconnect_loop,
-	  "reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]" },
-	{ "close-first", 1, 2, v_close_first, "close-first NAME [PEER]" },
-	{ "bind-when-free", 4, 4, v_bind_when_free, "bind-when-free NAME ADDRESS PORT DEADLINE_MS" },
-	{ "tw-reuse-delay", 1, 1, v_tw_reuse_delay, "tw-reuse-delay MILLISECONDS" },
-	{ "wait-reuse-delay", 0, 0, v_wait_reuse_delay, "wait-reuse-delay" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "port-range", v_port_range },
+	{ "connect-until-fail", v_connect_until_fail },
+	{ "bind-until-fail", v_bind_until_fail },
+	{ "reconnect-loop", v_reconnect_loop },
+	{ "close-first", v_close_first },
+	{ "bind-when-free", v_bind_when_free },
+	{ "tw-reuse-delay", v_tw_reuse_delay },
+	{ "wait-reuse-delay", v_wait_reuse_delay },
+	{ NULL, NULL },
 };

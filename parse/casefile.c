@@ -1,6 +1,7 @@
 /* Case-file parser. One pass over lines; every error names file:line:column and what was
  * expected, and parsing stops at the first error (the file's cases then report `error`). */
 #include "parse/casefile.h"
+#include "parse/verbs_spec.h"
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -329,11 +330,26 @@ static int add_step(struct parser *p, struct steplist *sl, const struct line *l)
 	memset(s, 0, sizeof(*s));
 	s->argc = (int)n;
 	s->argv = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
+	s->cols = xcalloc(n + 1, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
 		s->argv[i] = xstrdup(l->tok[i].s);
+		s->cols[i] = l->tok[i].col;
+	}
 	s->pos = (struct srcpos){ l->no, l->tok[0].col };
 	if (n == 0)
 		return fail(p, l->no, l->tok[0].col, "a step starts with its verb, not 'when'");
+	const struct verb_spec *v = verb_spec_find(s->argv[0]);
+	if (!v) {
+		char *names = verb_names();
+		fail(p, l->no, l->tok[0].col, "unknown step '%s' (expected one of: %s)", s->argv[0], names);
+		free(names);
+		return -1;
+	}
+	/* What is written literally is checked now; words with a {var} once the plan fills them. */
+	char m[400];
+	int bad;
+	if (verb_check(v, s->argc, s->argv, true, &bad, m, sizeof(m)) < 0)
+		return fail(p, l->no, bad ? l->tok[bad].col : l->tok[0].col, "%s", m);
 	if (n < l->ntok)
 		return parse_conds(p, l, n + 1, &s->when);
 	return 0;
@@ -579,6 +595,7 @@ static void steps_free(struct steplist *sl)
 		for (int j = 0; j < sl->v[i].argc; j++)
 			free(sl->v[i].argv[j]);
 		free(sl->v[i].argv);
+		free(sl->v[i].cols);
 		conds_free(&sl->v[i].when);
 	}
 	free(sl->v);

@@ -58,6 +58,7 @@ struct expect_rule {
 struct step {
 	char **argv;     /* raw tokens; {var} is substituted per instance */
 	int argc;
+	int *cols;       /* the column of each token, for messages */
 	struct condlist when;  /* "VERB ARGS when COND...": the step is part of matching instances only */
 	struct srcpos pos;
 };

@@ -1,6 +1,6 @@
 #include "plan/plan.h"
 #include "parse/expect.h"
-#include "exec/steps.h"
+#include "parse/verbs_spec.h"
 #include "lib/util.h"
 
 #include <dirent.h>
@@ -48,6 +48,17 @@ char *subst_vars(const char *s, const struct kvlist *vars, char *err, size_t err
 		s = close + 1;
 	}
 	return b.s;
+}
+
+static void steplist_free(struct steplist *sl)
+{
+	for (size_t i = 0; i < sl->n; i++) {
+		for (int j = 0; j < sl->v[i].argc; j++)
+			free(sl->v[i].argv[j]);
+		free(sl->v[i].argv);
+		free(sl->v[i].cols);
+	}
+	free(sl->v);
 }
 
 static int pos_fail(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *msg)
@@ -121,15 +132,45 @@ static int check_file(const struct case_file *cf, char *err, size_t errlen)
 		if (check_conds(cf, &cf->test.v[i].when, err, errlen) < 0 ||
 		    check_static_conds(cf, &cf->test.v[i].when, err, errlen) < 0)
 			return -1;
-	const struct steplist *lists[] = { &cf->setup, &cf->test };
-	for (size_t l = 0; l < 2; l++) {
-		for (size_t i = 0; i < lists[l]->n; i++) {
-			char m[400];
-			if (step_check(&lists[l]->v[i], m, sizeof(m)) < 0)
-				return pos_fail(cf, lists[l]->v[i].pos, err, errlen, m);
-		}
-	}
 	return 0;
+}
+
+/* The words the planner writes into a step for the verb: a missing argument that the case
+ * decides (its family, its RPORT) is taken from the case's variables, so that verbs read
+ * their words only. */
+static void fill_args(const struct verb_spec *v, struct step *d, const struct kvlist *vars)
+{
+	int min, max, npos = 0;
+	verb_arity(v, &min, &max);
+	for (int j = 1; j < d->argc; j++)
+		npos += !(v->opts[0].kind != ARG_END && strchr(d->argv[j], '='));
+	for (size_t k = 0; k < VERB_MAX_ARGS && v->args[k].kind != ARG_END; k++) {
+		const struct arg_spec *a = &v->args[k];
+		if (!a->fill || (int)k != npos)
+			continue;
+		const char *val = kv_get(vars, a->fill);
+		d->argv = xrealloc(d->argv, (size_t)(d->argc + 2) * sizeof(char *));
+		d->cols = xrealloc(d->cols, (size_t)(d->argc + 2) * sizeof(int));
+		d->argv[d->argc] = xstrdup(val ? val : a->dflt);
+		d->cols[d->argc] = d->cols[0];
+		d->argv[++d->argc] = NULL;
+		npos++;
+	}
+	for (size_t k = 0; k < VERB_MAX_ARGS && v->opts[k].kind != ARG_END; k++) {
+		const struct arg_spec *o = &v->opts[k];
+		size_t n = strlen(o->key);
+		int given = 0;
+		for (int j = 1; j < d->argc; j++)
+			given |= strncmp(d->argv[j], o->key, n) == 0 && d->argv[j][n] == '=';
+		const char *val = o->fill ? kv_get(vars, o->fill) : NULL;
+		if (given || !o->fill || !(val || o->dflt))
+			continue;
+		d->argv = xrealloc(d->argv, (size_t)(d->argc + 2) * sizeof(char *));
+		d->cols = xrealloc(d->cols, (size_t)(d->argc + 2) * sizeof(int));
+		d->argv[d->argc] = xasprintf("%s=%s", o->key, val ? val : o->dflt);
+		d->cols[d->argc] = d->cols[0];
+		d->argv[++d->argc] = NULL;
+	}
 }
 
 static int subst_steps(const struct case_file *cf, const struct steplist *in, const struct kvlist *vars,
@@ -145,12 +186,22 @@ static int subst_steps(const struct case_file *cf, const struct steplist *in, co
 		d->pos = s->pos;
 		d->argc = s->argc;
 		d->argv = xcalloc((size_t)s->argc + 1, sizeof(char *));
+		d->cols = xcalloc((size_t)s->argc + 1, sizeof(int));
 		for (int j = 0; j < s->argc; j++) {
 			char m[256];
+			d->cols[j] = s->cols ? s->cols[j] : s->pos.col;
 			d->argv[j] = subst_vars(s->argv[j], vars, m, sizeof(m));
 			if (!d->argv[j])
-				return pos_fail(cf, s->pos, err, errlen, m);
+				return pos_fail(cf, (struct srcpos){ s->pos.line, d->cols[j] }, err, errlen, m);
 		}
+		const struct verb_spec *v = verb_spec_find(d->argv[0]);
+		char m[400];
+		int bad;
+		if (!v)
+			return pos_fail(cf, s->pos, err, errlen, "unknown step");
+		fill_args(v, d, vars);
+		if (verb_check(v, d->argc, d->argv, false, &bad, m, sizeof(m)) < 0)
+			return pos_fail(cf, (struct srcpos){ s->pos.line, d->cols[bad] }, err, errlen, m);
 	}
 	return 0;
 }
@@ -240,7 +291,8 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 		goto out;
 	for (size_t i = 0; i < ci.test.n + ci.setup.n; i++) {
 		const struct step *st = i < ci.setup.n ? &ci.setup.v[i] : &ci.test.v[i - ci.setup.n];
-		ci.waits_on_timer |= step_waits_on_timer(st);
+		const struct verb_spec *v = verb_spec_find(st->argv[0]);
+		ci.waits_on_timer |= v && (v->flags & VERB_WAITS_ON_TIMER);
 		for (int a = 1; a < st->argc; a++)
 			ci.uses_host2 |= strcmp(st->argv[a], "host2") == 0;
 	}
@@ -256,18 +308,8 @@ out:
 	kv_free(&ci.vars);
 	kv_free(&ci.params);
 	kv_free(&ci.sysctls);
-	for (size_t i = 0; i < ci.setup.n; i++) {
-		for (int j = 0; j < ci.setup.v[i].argc; j++)
-			free(ci.setup.v[i].argv[j]);
-		free(ci.setup.v[i].argv);
-	}
-	free(ci.setup.v);
-	for (size_t i = 0; i < ci.test.n; i++) {
-		for (int j = 0; j < ci.test.v[i].argc; j++)
-			free(ci.test.v[i].argv[j]);
-		free(ci.test.v[i].argv);
-	}
-	free(ci.test.v);
+	steplist_free(&ci.setup);
+	steplist_free(&ci.test);
 	return rc;
 }
 
@@ -396,16 +438,6 @@ const struct case_inst *plan_find(const struct plan *p, const char *id)
 		if (strcmp(p->cases[i].id, id) == 0)
 			return &p->cases[i];
 	return NULL;
-}
-
-static void steplist_free(struct steplist *sl)
-{
-	for (size_t i = 0; i < sl->n; i++) {
-		for (int j = 0; j < sl->v[i].argc; j++)
-			free(sl->v[i].argv[j]);
-		free(sl->v[i].argv);
-	}
-	free(sl->v);
 }
 
 void plan_free(struct plan *p)

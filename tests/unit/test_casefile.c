@@ -138,6 +138,10 @@ START_TEST(errors_name_file_line_column)
 	expect_error("case 0901\n    socket s tcp\n", "cases/0901-x.case:2:5:", "outside a block");
 	expect_error("case 0901\nexpect ok\n    because x\n", "cases/0901-x.case:3:5:", "expected 'why' or 'ref'");
 	expect_error("case 0901\ntopology mesh\n", "cases/0901-x.case:2:10:", "loopback or pair");
+	expect_error("case 0901\ntest:\n    frob s\n", "cases/0901-x.case:3:5:", "unknown step 'frob'");
+	expect_error("case 0901\ntest:\n    bind s host\n", "cases/0901-x.case:3:5:", "'bind' takes 3 arguments, got 2");
+	expect_error("case 0901\ntest:\n    bind s host 70000\n", "cases/0901-x.case:3:17:", "expected a port");
+	expect_error("case 0901\ntest:\n    host c\n", "cases/0901-x.case:3:10:", "expected a b");
 	expect_error("case 0901\ntitle a\ntitle b\n", "cases/0901-x.case:3:1:", "given twice");
 	expect_error("case 0901\ntimeout -1\n", "cases/0901-x.case:2:9:", "positive number");
 	expect_error("case 0901\nti\x01tle\n", "cases/0901-x.case:2:3:", "control character");
@@ -166,15 +170,15 @@ static void expect_expand_error(const char *text, const char *pos, const char *p
 
 START_TEST(expansion_errors)
 {
-	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    frob s\nexpect ok\n    why w\n    ref r\n",
-			    "cases/0901-x.case:5:5:", "unknown step 'frob'");
-	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    bind s host\nexpect ok\n    why w\n    ref r\n",
-			    "cases/0901-x.case:5:5:", "'bind' takes 3 to 3 arguments, got 2");
+	/* A word filled in by the plan is checked then, at the column where it was written. */
+	expect_expand_error("case 0901\ntitle t\ngroup g\nlet p 70000\ntest:\n    bind s host {p}\nexpect ok\n"
+			    "    why w\n    ref r\n",
+			    "cases/0901-x.case:6:17:", "expected a port");
 	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok when nope=1\n"
 			    "    why w\n    ref r\nexpect ok\n    why w\n    ref r\n",
 			    "cases/0901-x.case:6:16:", "'nope'");
 	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket {nope} tcp\nexpect ok\n    why w\n    ref r\n",
-			    "cases/0901-x.case:5:5:", "unknown variable {nope}");
+			    "cases/0901-x.case:5:12:", "unknown variable {nope}");
 	expect_expand_error("case 0901\ntitle t\ngroup g\nmatrix a x\nexclude when a=x\ntest:\n    socket s tcp\n"
 			    "expect ok\n    why w\n    ref r\n",
 			    "cases/0901-x.case", "every matrix cell is excluded");
