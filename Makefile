@@ -27,9 +27,10 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST   ?= pytest-3
 
 # Debian packages needed to build, run and test.
-DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev
-DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml libxml2-utils perl iproute2
-DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd
+DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev zlib1g-dev
+DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml libxml2-utils perl iproute2 \
+             python3-yaml chromium
+DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd python3-apt
 
 .PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu clean
 
@@ -77,11 +78,11 @@ bench: $(BIN)
 
 kernels: deps-qemu
 	@$(MAKE) --no-print-directory $(BIN)
-	sh kernels/run
+	sh kernels/run --all
 
 baselines: deps-qemu
 	@$(MAKE) --no-print-directory $(BIN)
-	sh kernels/run --baselines
+	sh kernels/run --all --baselines
 
 docs: $(BIN)
 	$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md

@@ -1,0 +1,98 @@
+"""What happens to a report once it is back: stored under its kernel release, made into a
+compact compressed baseline, compared (sockreuse compare), and read into a timeline."""
+import gzip
+import json
+import os
+import re
+import tempfile
+
+from . import Failure
+from .config import log, run
+
+# What a baseline keeps of a case: what compare and the docs need. Titles, rationales and
+# references live in the case files.
+CASE_KEYS = ("id", "observed", "status", "facts")
+RUN_KEYS = ("format", "tool", "kernel", "hostname", "started", "duration_s", "interrupted",
+            "properties", "summary")
+
+
+def parse(data):
+    try:
+        rep = json.loads(data)
+        release = rep["kernel"]["release"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise Failure("report is not the expected JSON (%s)" % e)
+    if not isinstance(release, str) or not re.match(r"^[A-Za-z0-9._+-]+$", release):
+        raise Failure("odd kernel release in report: %r" % (release,))
+    return rep
+
+
+def write_atomic(path, data, mode=0o644):
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def store(cfg, data):
+    """Writes the report to <out>/<release>.json; returns (path, parsed report)."""
+    rep = parse(data)
+    path = os.path.join(cfg.out, rep["kernel"]["release"] + ".json")
+    write_atomic(path, data)
+    return path, rep
+
+
+def compact(rep):
+    """The baseline form of a report: the run's identity, and per case only id, observed,
+    status and facts (empty facts left out), one case per line so that a diff of two
+    uncompressed baselines reads case by case."""
+    head = {k: rep[k] for k in RUN_KEYS if k in rep}
+    lines = []
+    for c in rep.get("cases", []):
+        kept = {k: c[k] for k in CASE_KEYS if k in c and not (k == "facts" and not c[k])}
+        lines.append(json.dumps(kept, ensure_ascii=False, separators=(",", ":")))
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    text += ',"cases":[\n' + ",\n".join(lines) + "\n]}\n"
+    return text.encode()
+
+
+def write_baseline(cfg, rep):
+    """reports/baselines/<release>.json.gz (gzip, no timestamp: the same report gives the same
+    bytes); an uncompressed baseline of the same release is removed."""
+    os.makedirs(cfg.baselines, exist_ok=True)
+    base = os.path.join(cfg.baselines, rep["kernel"]["release"] + ".json")
+    write_atomic(base + ".gz", gzip.compress(compact(rep), compresslevel=9, mtime=0))
+    if os.path.exists(base):
+        os.unlink(base)
+    return base + ".gz"
+
+
+def summary_line(rep):
+    s = rep.get("summary", {})
+    line = "%s passed, %s failed, %s skipped, %s errors" % (
+        s.get("pass", "?"), s.get("fail", "?"), s.get("skip", "?"), s.get("error", "?"))
+    for extra in ("xfail", "xpass"):
+        if s.get(extra):
+            line += ", %s %s" % (s[extra], extra)
+    return line
+
+
+def compare(cfg, reports, md, html):
+    """sockreuse compare of the reports into md and html. Exit 0 (nothing changed) and 1
+    (something did) are results; anything else, or no file written, is a failure: a broken
+    compare must fail the run, never pass as "no matrix"."""
+    ok = True
+    for fmt, dest in (("md", md), ("html", html)):
+        r = run([cfg.runner, "compare", "--all"] + reports + ["--format", fmt, "--output", dest])
+        if r.returncode in (0, 1) and os.path.isfile(dest):
+            log("compare: %s" % cfg.show(dest))
+            continue
+        msg = (r.stderr.strip() or r.stdout.strip() or "no output").splitlines()[0]
+        log("compare --format %s failed (exit %d): %s" % (fmt, r.returncode, msg))
+        ok = False
+    return ok
