@@ -238,7 +238,12 @@ def main(argv, env=None):
     futures = {}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=width)
     try:
-        futures = {pool.submit(run_job, cfg, children, j, args.baselines): j for j in todo}
+        def one(j):
+            path = run_job(cfg, children, j, args.baselines)
+            progress.mark(j.label, path)   # here, not in the main thread: an interrupt may come first
+            return path
+
+        futures = {pool.submit(one, j): j for j in todo}
         for fut in concurrent.futures.as_completed(futures):
             j = futures[fut]
             try:
@@ -247,7 +252,6 @@ def main(argv, env=None):
                 warn("%s: %s" % (j.label, e))
                 failed = True
                 continue
-            progress.mark(j.label, path)
             if path not in reports:
                 reports.append(path)
     except BaseException:
