@@ -136,6 +136,13 @@ int addr_resolve(struct exec_ctx *x, const char *word, int family, unsigned shor
 	return 0;
 }
 
+const void *sockaddr_addr(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return &((const struct sockaddr_in *)ss)->sin_addr;
+	return &((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
 unsigned short sockaddr_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -199,22 +206,66 @@ static int fd_state(int fd)
 	return ti.tcpi_state;
 }
 
-int slot_state(struct exec_ctx *x, const struct sock_slot *s)
+/* The kernel's entry for a socket that has no file any more: its connection (local and
+ * remote port) in sock_diag. A port may be shared (a listener and a child, or the request
+ * socket and its listener): the connection, not the listener, is the one sought. Returns
+ * 1 with *d filled, 0 when the kernel has no such socket, -1 when it cannot be asked. */
+static int slot_diag(struct exec_ctx *x, const struct sock_slot *s, struct diag_sock *d)
 {
-	if (s->fd >= 0)
-		return fd_state(s->fd);
+	struct diag_sock found[16];
+	int back = x->host, n;
 	if (ctx_enter(x, s->host) != STEP_OK)
 		return -1;
-	struct diag_sock found[16];
-	int n = diag_tcp(s->family, s->lport, s->rport, found, 16, NULL, 0);
-	if (n <= 0)
+	if (s->local.ss_family == s->family && s->remote.ss_family == s->family && s->rport) {
+		n = diag_tcp_one(s->family, sockaddr_addr(&s->local), s->lport, sockaddr_addr(&s->remote), s->rport,
+				 d, NULL, 0);
+		return ctx_enter(x, back) != STEP_OK ? -1 : n;
+	}
+	n = diag_tcp(s->family, s->lport, s->rport, found, 16, NULL, 0);
+	if (ctx_enter(x, back) != STEP_OK || n < 0)
 		return -1;
-	/* A port may be shared (a listener and a child, or the request socket and its
-	 * listener): the most advanced connection state among them is the one sought. */
+	if (n == 0)
+		return 0;
+	*d = found[0];
 	for (int i = 0; i < n && i < 16; i++)
-		if (found[i].state != TCP_LISTEN)
-			return found[i].state == TCP_NEW_SYN_RECV_STATE ? TCP_SYN_RECV : found[i].state;
-	return found[0].state;
+		if (found[i].state != TCP_LISTEN) {
+			*d = found[i];
+			break;
+		}
+	return 1;
+}
+
+int slot_state(struct exec_ctx *x, const struct sock_slot *s)
+{
+	struct diag_sock d;
+	if (s->fd >= 0)
+		return fd_state(s->fd);
+	if (slot_diag(x, s, &d) <= 0)
+		return STATE_GONE;
+	return d.state == TCP_NEW_SYN_RECV_STATE ? TCP_SYN_RECV : d.state;
+}
+
+const char *holder_name(enum holder h)
+{
+	static const char *const names[] = { [HOLDER_ANY] = "none", [HOLDER_OWNER] = "owner",
+		[HOLDER_ORPHAN] = "orphan", [HOLDER_TIMEWAIT] = "timewait", [HOLDER_REQUEST] = "request" };
+	return names[h];
+}
+
+enum holder slot_holder(struct exec_ctx *x, const struct sock_slot *s)
+{
+	struct diag_sock d;
+	if (s->fd >= 0)
+		return HOLDER_OWNER;
+	if (slot_diag(x, s, &d) <= 0)
+		return HOLDER_ANY;
+	/* inet_req_diag_fill() reports a request socket as SYN_RECV; a full socket is created
+	 * only once the handshake completes. */
+	if (d.state == TCP_NEW_SYN_RECV_STATE || (d.state == TCP_SYN_RECV && !d.inode))
+		return HOLDER_REQUEST;
+	if (d.timer == DIAG_TIMER_TIMEWAIT)
+		return HOLDER_TIMEWAIT;
+	return d.inode ? HOLDER_OWNER : HOLDER_ORPHAN;
 }
 
 void poll_pause(unsigned spins)
@@ -232,18 +283,47 @@ void sleep_ms(long ms)
 		;
 }
 
+static const char *state_word(int st)
+{
+	return st == STATE_GONE ? "gone" : tcp_state_name(st);
+}
+
+struct state_wait {
+	struct exec_ctx *x;
+	const struct sock_slot *s;
+	const int *states;
+	size_t n;
+	int seen;
+};
+
+static bool state_reached(void *arg)
+{
+	struct state_wait *w = arg;
+	w->seen = slot_state(w->x, w->s);
+	for (size_t i = 0; i < w->n; i++)
+		if (w->states[i] == w->seen)
+			return true;
+	return false;
+}
+
+enum step_rc wait_state_in(struct exec_ctx *x, const struct sock_slot *s, const int *states, size_t n, int *seen)
+{
+	struct state_wait w = { x, s, states, n, STATE_GONE };
+	bool ok = poll_until(state_deadline(x), state_reached, &w);
+	if (seen)
+		*seen = w.seen;
+	if (ok)
+		return STEP_OK;
+	struct buf b = { 0 };
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? " or " : "", state_word(states[i]));
+	ctx_error(x, "%s did not reach %s within %.0f ms (kernel reports %s)", s->name, b.s, state_deadline(x),
+		  w.seen == STATE_GONE ? "no such socket" : tcp_state_name(w.seen));
+	buf_free(&b);
+	return STEP_ERROR;
+}
+
 enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state)
 {
-	double deadline = now_ms() + STATE_DEADLINE_MS;
-	int seen = -1;
-	for (unsigned spins = 0;; spins++) {
-		seen = slot_state(x, s);
-		if (seen == state)
-			return STEP_OK;
-		if (now_ms() > deadline)
-			break;
-		poll_pause(spins);
-	}
-	return ctx_error(x, "%s did not reach %s within %.0f ms (kernel reports %s)", s->name, tcp_state_name(state),
-			 STATE_DEADLINE_MS, seen < 0 ? "no such socket" : tcp_state_name(seen));
+	return wait_state_in(x, s, &state, 1, NULL);
 }

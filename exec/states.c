@@ -46,27 +46,6 @@ struct conn {
 	const char *remote_addr;     /* the remote's address word, seen from host A */
 };
 
-static enum step_rc make_sock(struct exec_ctx *x, const char *name, int host, int family, struct sock_slot **out)
-{
-	enum step_rc rc = ctx_enter(x, host);
-	if (rc != STEP_OK)
-		return rc;
-	struct sock_slot *s = slot_new(x, name);
-	if (!s)
-		return ctx_error(x, "too many sockets");
-	if (s->fd >= 0)
-		return ctx_error(x, "occupy: the name '%s' is already taken", name);
-	s->fd = socket(family, SOCK_STREAM, 0);
-	if (s->fd < 0)
-		return ctx_errno(x, errno, "socket");
-	s->family = family;
-	s->type = SOCK_STREAM;
-	s->host = host;
-	s->lport = s->rport = 0;
-	*out = s;
-	return STEP_OK;
-}
-
 static enum step_rc set_flag(struct exec_ctx *x, struct sock_slot *s, int opt, int on, const char *what)
 {
 	if (on && setsockopt(s->fd, SOL_SOCKET, opt, &on, sizeof(on)) < 0)
@@ -74,14 +53,18 @@ static enum step_rc set_flag(struct exec_ctx *x, struct sock_slot *s, int opt, i
 	return STEP_OK;
 }
 
+/* Binds s to ADDRESS:PORT and reads the binding back: the port and the address must be the
+ * ones asked for. */
 static enum step_rc bind_to(struct exec_ctx *x, struct sock_slot *s, const char *addr, unsigned short port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	struct sockaddr_storage ss, got;
+	socklen_t len, glen = sizeof(got);
 	if (addr_resolve(x, addr, s->family, port, &ss, &len) < 0)
 		return STEP_ERROR;
 	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
 		return ctx_errno(x, errno, "bind");
+	if (getsockname(s->fd, (struct sockaddr *)&got, &glen) < 0 || glen != len || memcmp(&got, &ss, len) != 0)
+		return ctx_error(x, "occupy: %s does not read back as bound to %s port %u", s->name, addr, port);
 	s->lport = port;
 	return STEP_OK;
 }
@@ -89,19 +72,15 @@ static enum step_rc bind_to(struct exec_ctx *x, struct sock_slot *s, const char 
 /* Starts a connect without waiting: the state waits that follow are the synchronisation. */
 static enum step_rc connect_start(struct exec_ctx *x, struct sock_slot *s, const char *addr, unsigned short port)
 {
-	struct sockaddr_storage ss, me;
-	socklen_t len, ml = sizeof(me);
+	struct sockaddr_storage ss;
+	socklen_t len;
 	if (ctx_enter(x, s->host) != STEP_OK || addr_resolve(x, addr, s->family, port, &ss, &len) < 0)
 		return STEP_ERROR;
-	int fl = fcntl(s->fd, F_GETFL);
-	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
-	int e = connect(s->fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
-	fcntl(s->fd, F_SETFL, fl);
-	if (e && e != EINPROGRESS)
+	int e = connect_fd(s->fd, &ss, len, false);
+	if (e)
 		return ctx_errno(x, e, "connect");
-	s->rport = port;
-	if (getsockname(s->fd, (struct sockaddr *)&me, &ml) == 0)
-		s->lport = sockaddr_port(&me);
+	slot_ports(s);
+	slot_set_remote(s, &ss);
 	return STEP_OK;
 }
 
@@ -109,39 +88,12 @@ static enum step_rc accept_into(struct exec_ctx *x, struct sock_slot *l, const c
 {
 	if (ctx_enter(x, l->host) != STEP_OK)
 		return STEP_ERROR;
-	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
-	if (poll(&pfd, 1, (int)STATE_DEADLINE_MS) != 1)
-		return ctx_error(x, "no connection reached the listener within %.0f ms", STATE_DEADLINE_MS);
-	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+	int fd = accept_fd(l->fd);
+	if (fd == -ETIMEDOUT)
+		return ctx_error(x, "no connection reached the listener within %d ms", CONNECT_DEADLINE_MS);
 	if (fd < 0)
-		return ctx_errno(x, errno, "accept");
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	struct sock_slot *s = slot_new(x, name);
-	if (!s || s->fd >= 0) {
-		close(fd);
-		return ctx_error(x, "occupy: cannot name the accepted socket '%s'", name);
-	}
-	s->fd = fd;
-	s->family = l->family;
-	s->type = SOCK_STREAM;
-	s->host = l->host;
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		s->lport = sockaddr_port(&ss);
-	len = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		s->rport = sockaddr_port(&ss);
-	*out = s;
-	return STEP_OK;
-}
-
-static void close_slot(struct sock_slot *s)
-{
-	if (s && s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
+		return ctx_errno(x, -fd, "accept");
+	return slot_adopt(x, name, fd, l, out);
 }
 
 static enum step_rc drop(struct exec_ctx *x, int from)
@@ -157,12 +109,12 @@ static enum step_rc open_active(struct exec_ctx *x, const struct occupy_req *r, 
 {
 	enum step_rc rc;
 	unsigned short rport = r->rport;
-	if ((rc = make_sock(x, r->listener_name, c->remote_host, r->family, &c->listener)) ||
+	if ((rc = slot_open(x, r->listener_name, c->remote_host, r->family, SOCK_STREAM, &c->listener)) ||
 	    (rc = bind_to(x, c->listener, c->remote_host == HOST_B ? "peer" : "host", rport)))
 		return rc;
 	if (listen(c->listener->fd, 16) < 0)
 		return ctx_errno(x, errno, "listen");
-	if ((rc = make_sock(x, r->name, HOST_A, r->family, &c->occ)) ||
+	if ((rc = slot_open(x, r->name, HOST_A, r->family, SOCK_STREAM, &c->occ)) ||
 	    (rc = set_flag(x, c->occ, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
 	    (rc = set_flag(x, c->occ, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
 	    (rc = bind_to(x, c->occ, r->addr, r->port)))
@@ -185,7 +137,8 @@ static enum step_rc open_passive(struct exec_ctx *x, const struct occupy_req *r,
 {
 	enum step_rc rc;
 	const char *target = strcmp(r->addr, "any") == 0 ? "host" : r->addr;
-	if ((rc = make_sock(x, stop_at_listen ? r->name : r->listener_name, HOST_A, r->family, &c->listener)) ||
+	if ((rc = slot_open(x, stop_at_listen ? r->name : r->listener_name, HOST_A, r->family, SOCK_STREAM,
+			    &c->listener)) ||
 	    (rc = set_flag(x, c->listener, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
 	    (rc = set_flag(x, c->listener, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
 	    (rc = bind_to(x, c->listener, r->addr, r->port)))
@@ -195,7 +148,7 @@ static enum step_rc open_passive(struct exec_ctx *x, const struct occupy_req *r,
 	c->occ = c->listener;
 	if (stop_at_listen && !drop_synack)
 		return STEP_OK;
-	if ((rc = make_sock(x, r->remote_name, c->remote_host, r->family, &c->remote)))
+	if ((rc = slot_open(x, r->remote_name, c->remote_host, r->family, SOCK_STREAM, &c->remote)))
 		return rc;
 	if (drop_synack && (rc = drop(x, HOST_A)))
 		return rc;
@@ -205,7 +158,7 @@ static enum step_rc open_passive(struct exec_ctx *x, const struct occupy_req *r,
 		return STEP_OK;
 	if ((rc = accept_into(x, c->listener, r->name, &c->occ)))
 		return rc;
-	close_slot(c->listener);
+	slot_close(c->listener);
 	return STEP_OK;
 }
 
@@ -214,23 +167,6 @@ static enum step_rc need_pair(struct exec_ctx *x, const struct occupy_req *r)
 	if (x->topo.kind != TOPO_PAIR)
 		return ctx_error(x, "occupy %s needs the pair topology: one direction of the connection must be dropped",
 				 r->state_name);
-	return STEP_OK;
-}
-
-/* The remote acknowledges our FIN at once. A FIN puts the receiver in delayed-ACK
- * (pingpong) mode, hoping its own FIN can carry the ACK; reading the end of stream and
- * asking for a quick ACK sends it now instead of after the delayed-ACK timer. Either way
- * the caller then waits for the kernel to report FIN_WAIT2: this only saves time. */
-static enum step_rc ack_fin_now(struct exec_ctx *x, struct conn *c)
-{
-	enum step_rc rc = wait_state(x, c->remote, TCP_CLOSE_WAIT);
-	if (rc)
-		return rc;
-	char byte;
-	int one = 1;
-	if (recv(c->remote->fd, &byte, 1, MSG_DONTWAIT) < 0 && errno != EAGAIN)
-		return ctx_errno(x, errno, "recv");
-	setsockopt(c->remote->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	return STEP_OK;
 }
 
@@ -244,40 +180,33 @@ static enum step_rc close_to(struct exec_ctx *x, const struct occupy_req *r, str
 	case TCP_FIN_WAIT1:  /* our FIN is never acknowledged */
 		if ((rc = need_pair(x, r)) || (rc = drop(x, c->remote_host)))
 			return rc;
-		close_slot(c->occ);
+		slot_close(c->occ);
 		break;
 	case TCP_FIN_WAIT2:  /* our FIN acknowledged, the remote still open */
-		close_slot(c->occ);
-		if ((rc = ack_fin_now(x, c)))
-			return rc;
-		break;
+		return close_first(x, c->occ, c->remote, false, TCP_FIN_WAIT2, NULL);
 	case TCP_CLOSE_WAIT:  /* the remote closed first, we did not */
-		close_slot(c->remote);
+		slot_close(c->remote);
 		break;
 	case TCP_LAST_ACK:  /* the remote closed first; our FIN is never acknowledged */
 		if ((rc = need_pair(x, r)))
 			return rc;
-		close_slot(c->remote);
+		slot_close(c->remote);
 		if ((rc = wait_state(x, c->occ, TCP_CLOSE_WAIT)) || (rc = drop(x, c->remote_host)))
 			return rc;
-		close_slot(c->occ);
+		slot_close(c->occ);
 		break;
 	case TCP_CLOSING:
 		/* Our FIN is lost; the remote's FIN arrives while we wait for its ACK: simultaneous
 		 * close, made deterministic by dropping our side's packets. */
 		if ((rc = need_pair(x, r)) || (rc = drop(x, HOST_A)))
 			return rc;
-		close_slot(c->occ);
+		slot_close(c->occ);
 		if ((rc = wait_state(x, c->occ, TCP_FIN_WAIT1)))
 			return rc;
-		close_slot(c->remote);
+		slot_close(c->remote);
 		break;
 	case TCP_TIME_WAIT:  /* we closed first, then the remote; its FIN carries the ACK of ours */
-		close_slot(c->occ);
-		if ((rc = wait_state(x, c->remote, TCP_CLOSE_WAIT)))
-			return rc;
-		close_slot(c->remote);
-		break;
+		return close_first(x, c->occ, c->remote, true, TCP_TIME_WAIT, NULL);
 	default:
 		return ctx_error(x, "occupy: no driver for state %s", r->state_name);
 	}
@@ -339,6 +268,46 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 	return STEP_OK;
 }
 
+/* Which kind of socket holds the port once occupy has reached a state: the occupant's own
+ * file until it is closed; then an orphan, except where the kernel swaps the socket for a
+ * timewait socket (TIME_WAIT, and FIN_WAIT2 once our FIN is acknowledged, tcp_time_wait());
+ * a request socket for SYN_RECV. */
+static enum holder holder_of(int state)
+{
+	switch (state) {
+	case TCP_FIN_WAIT1: case TCP_CLOSING: case TCP_LAST_ACK:
+		return HOLDER_ORPHAN;
+	case TCP_FIN_WAIT2: case TCP_TIME_WAIT:
+		return HOLDER_TIMEWAIT;
+	case TCP_SYN_RECV:
+		return HOLDER_REQUEST;
+	default:
+		return HOLDER_OWNER;
+	}
+}
+
+/* SYN_RECV: the listener NAME holds the port and stays LISTEN; the request socket, tracked
+ * as NAME.request, is the connection in SYN_RECV. */
+static enum step_rc declare_listener(struct exec_ctx *x, const struct occupy_req *r, struct conn *c)
+{
+	char name[32];
+	enum step_rc rc = slot_declare(x, c->listener, TCP_LISTEN, HOLDER_OWNER, "occupy");
+	snprintf(name, sizeof(name), "%.23s.request", r->name);
+	struct sock_slot *req = slot_new(x, name);
+	if (rc)
+		return rc;
+	if (!req || req->fd >= 0)
+		return ctx_error(x, "occupy: cannot track the request socket as '%s'", name);
+	*req = (struct sock_slot){ .fd = -1, .family = r->family, .type = SOCK_STREAM, .host = HOST_A };
+	snprintf(req->name, sizeof(req->name), "%s", name);
+	/* Its ends: the address the remote connected to, and the remote's own. */
+	req->local = c->remote->remote;
+	req->lport = r->port;
+	slot_set_remote(req, &c->remote->local);
+	c->occ = req;
+	return STEP_OK;
+}
+
 enum step_rc occupy(struct exec_ctx *x, int argc, char **argv)
 {
 	struct occupy_req r;
@@ -351,38 +320,35 @@ enum step_rc occupy(struct exec_ctx *x, int argc, char **argv)
 
 	switch (r.state) {
 	case TCP_CLOSE: /* BOUND */
-		if ((rc = make_sock(x, r.name, HOST_A, r.family, &c.occ)) ||
+		if ((rc = slot_open(x, r.name, HOST_A, r.family, SOCK_STREAM, &c.occ)) ||
 		    (rc = set_flag(x, c.occ, SO_REUSEADDR, r.reuseaddr, "SO_REUSEADDR")) ||
 		    (rc = set_flag(x, c.occ, SO_REUSEPORT, r.reuseport, "SO_REUSEPORT")) ||
 		    (rc = bind_to(x, c.occ, r.addr, r.port)))
 			break;
-		rc = slot_state(x, c.occ) == TCP_CLOSE ? STEP_OK
-			: ctx_error(x, "occupy: a bound socket is not in CLOSED as the kernel reports it");
 		break;
 	case TCP_LISTEN:
-		if (!(rc = open_passive(x, &r, &c, 1, 0)))
-			rc = wait_state(x, c.occ, TCP_LISTEN);
+		rc = open_passive(x, &r, &c, 1, 0);
 		break;
 	case TCP_SYN_SENT:
 		if ((rc = need_pair(x, &r)) || (rc = open_active(x, &r, &c, 1)))
 			break;
 		rc = wait_state(x, c.occ, TCP_SYN_SENT);
 		break;
-	case TCP_SYN_RECV: {
-		if ((rc = need_pair(x, &r)) || (rc = open_passive(x, &r, &c, 1, 1)))
+	case TCP_SYN_RECV:
+		if ((rc = need_pair(x, &r)) || (rc = open_passive(x, &r, &c, 1, 1)) ||
+		    (rc = declare_listener(x, &r, &c)))
 			break;
 		/* The port is held by the listener; the request socket shows the state. */
-		struct sock_slot req = { .fd = -1, .family = r.family, .host = HOST_A, .lport = r.port,
-					 .rport = c.remote->lport, .name = "request socket" };
-		rc = wait_state(x, &req, TCP_SYN_RECV);
+		rc = wait_state(x, c.occ, TCP_SYN_RECV);
 		break;
-	}
 	default:
 		if ((rc = r.passive ? open_passive(x, &r, &c, 0, 0) : open_active(x, &r, &c, 0)))
 			break;
 		rc = close_to(x, &r, &c);
 		break;
 	}
+	if (rc == STEP_OK)
+		rc = slot_declare(x, c.occ, r.state, holder_of(r.state), "occupy");
 	if (rc == STEP_OK)
 		rc = ctx_enter(x, HOST_A);
 	if (rc == STEP_ERRNO)  /* a failing syscall while building a state is never the outcome */

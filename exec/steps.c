@@ -44,21 +44,6 @@ static enum step_rc need_sock(struct exec_ctx *x, const char *name, struct sock_
 	return STEP_OK;
 }
 
-static void record_local_port(struct exec_ctx *x, struct sock_slot *s)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
-		s->lport = sockaddr_port(&ss);
-		if (x->in_test && s->lport) {
-			char key[64], val[16];
-			snprintf(key, sizeof(key), "%s.local_port", s->name);
-			snprintf(val, sizeof(val), "%u", s->lport);
-			kv_set(x->facts, key, val);
-		}
-	}
-}
-
 static enum step_rc v_socket(struct exec_ctx *x, int argc, char **argv)
 {
 	int type = strcmp(argv[2], "udp") == 0 ? SOCK_DGRAM : strcmp(argv[2], "tcp") == 0 ? SOCK_STREAM : -1;
@@ -68,20 +53,8 @@ static enum step_rc v_socket(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "socket: expected tcp or udp, got '%s'", argv[2]);
 	if (family < 0)
 		return ctx_error(x, "socket: expected family inet or inet6, got '%s'", fam);
-	struct sock_slot *s = slot_new(x, argv[1]);
-	if (!s)
-		return ctx_error(x, "too many sockets");
-	if (s->fd >= 0)
-		return ctx_error(x, "socket '%s' is already open", argv[1]);
-	int fd = socket(family, type, 0);
-	if (fd < 0)
-		return ctx_errno(x, errno, "socket");
-	s->fd = fd;
-	s->family = family;
-	s->type = type;
-	s->host = x->host;
-	s->lport = s->rport = 0;
-	return STEP_OK;
+	struct sock_slot *s;
+	return slot_open(x, argv[1], x->host, family, type, &s);
 }
 
 /* Socket options the suite speaks of, with how their VALUE is written. */
@@ -164,7 +137,7 @@ static enum step_rc v_bind(struct exec_ctx *x, int argc, char **argv)
 		return STEP_ERROR;
 	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
 		return ctx_errno(x, errno, "bind");
-	record_local_port(x, s);
+	slot_record_ports(x, s, false);
 	return STEP_OK;
 }
 
@@ -178,22 +151,8 @@ static enum step_rc v_listen(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "listen: expected a backlog, got '%s'", argv[2]);
 	if (listen(s->fd, (int)backlog) < 0)
 		return ctx_errno(x, errno, "listen");
-	record_local_port(x, s);
+	slot_record_ports(x, s, false);
 	return STEP_OK;
-}
-
-/* Waits for a non-blocking connect to finish; returns 0 or the errno it ended with. */
-static int finish_connect(int fd, int deadline_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int n = poll(&pfd, 1, deadline_ms);
-	if (n == 0)
-		return ETIMEDOUT;
-	int soerr = 0;
-	socklen_t len = sizeof(soerr);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		return errno;
-	return soerr;
 }
 
 static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
@@ -205,16 +164,9 @@ static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
 	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
 	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
 		return STEP_ERROR;
-	int fl = fcntl(s->fd, F_GETFL);
-	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
-	int rc = connect(s->fd, (struct sockaddr *)&ss, len), e = rc < 0 ? errno : 0;
-	if (e == EINPROGRESS && wait)
-		e = finish_connect(s->fd, CONNECT_DEADLINE_MS);
-	else if (e == EINPROGRESS)
-		e = 0;
-	fcntl(s->fd, F_SETFL, fl);
-	s->rport = port;
-	record_local_port(x, s);
+	int e = connect_fd(s->fd, &ss, len, wait);
+	slot_set_remote(s, &ss);
+	slot_record_ports(x, s, false);
 	if (e)
 		return ctx_errno(x, e, "connect");
 	return STEP_OK;
@@ -238,23 +190,14 @@ static enum step_rc v_accept(struct exec_ctx *x, int argc, char **argv)
 	struct sock_slot *l, *s;
 	if (need_sock(x, argv[1], &l))
 		return STEP_ERROR;
-	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
-	if (poll(&pfd, 1, CONNECT_DEADLINE_MS) != 1)
+	int fd = accept_fd(l->fd);
+	if (fd == -ETIMEDOUT)
 		return ctx_error(x, "accept: no connection arrived on '%s' within %d ms", argv[1], CONNECT_DEADLINE_MS);
-	int fd = accept(l->fd, NULL, NULL);
 	if (fd < 0)
-		return ctx_errno(x, errno, "accept");
-	if (!(s = slot_new(x, argv[2])) || s->fd >= 0) {
-		close(fd);
-		return ctx_error(x, "accept: cannot name the new socket '%s'", argv[2]);
-	}
-	*s = (struct sock_slot){ .fd = fd, .family = l->family, .type = l->type, .host = l->host };
-	snprintf(s->name, sizeof(s->name), "%s", argv[2]);
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		s->rport = sockaddr_port(&ss);
-	record_local_port(x, s);
+		return ctx_errno(x, -fd, "accept");
+	if (slot_adopt(x, argv[2], fd, l, &s))
+		return STEP_ERROR;
+	slot_record_ports(x, s, false);
 	return STEP_OK;
 }
 
@@ -279,8 +222,7 @@ static enum step_rc v_close(struct exec_ctx *x, int argc, char **argv)
 	struct sock_slot *s;
 	if (need_sock(x, argv[1], &s))
 		return STEP_ERROR;
-	close(s->fd);
-	s->fd = -1;  /* the slot keeps its ports: an orphan's state is still readable */
+	slot_close(s);  /* the slot keeps its ports: an orphan's state is still readable */
 	return STEP_OK;
 }
 
@@ -321,7 +263,9 @@ static enum step_rc v_wait_state(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "no socket named '%s'", argv[1]);
 	if (st < 0)
 		return ctx_error(x, "unknown TCP state '%s'", argv[2]);
-	return wait_state(x, s, st);
+	enum step_rc rc = wait_state(x, s, st);
+	/* The case depends on this state from now on, whatever made it before. */
+	return rc ? rc : slot_declare(x, s, st, HOLDER_ANY, "wait-state");
 }
 
 /* "VERB a|b ON|OFF" steps that switch something of one host of the pair topology. */
@@ -496,6 +440,12 @@ void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct
 	if (rc != STEP_OK) {
 		out->kind = rc == STEP_SKIP ? RUN_SKIP : RUN_ERROR;
 		snprintf(out->detail, sizeof(out->detail), "line %d (%s): %s", line, verb, x.msg);
+		return;
+	}
+	/* The states the case depends on, read again right before the test: a later setup
+	 * step may have moved one. */
+	if ((rc = slots_verify(&x)) != STEP_OK) {
+		snprintf(out->detail, sizeof(out->detail), "%s", x.msg);
 		return;
 	}
 	x.in_test = true;

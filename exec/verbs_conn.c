@@ -75,40 +75,6 @@ static enum step_rc find_remote(struct exec_ctx *x, const struct sock_slot *othe
 	return ctx_error(x, "'%s' (local port %u) has no connection the kernel knows of", other->name, other->lport);
 }
 
-/* Waits for a non-blocking connect to finish; returns 0 or the errno it ended with. */
-static int finish_connect(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	if (poll(&pfd, 1, CONNECT_DEADLINE_MS) == 0)
-		return ETIMEDOUT;
-	int soerr = 0;
-	socklen_t len = sizeof(soerr);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		return errno;
-	return soerr;
-}
-
-/* Records what the connect left behind, so that a report shows which ports were used. */
-static void record_ports(struct exec_ctx *x, struct sock_slot *s, unsigned short rport)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char key[64], val[16];
-	s->rport = rport;
-	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
-		s->lport = sockaddr_port(&ss);
-	if (!x->in_test)
-		return;
-	snprintf(key, sizeof(key), "%s.remote_port", s->name);
-	snprintf(val, sizeof(val), "%u", rport);
-	kv_set(x->facts, key, val);
-	if (s->lport) {
-		snprintf(key, sizeof(key), "%s.local_port", s->name);
-		snprintf(val, sizeof(val), "%u", s->lport);
-		kv_set(x->facts, key, val);
-	}
-}
-
 static enum step_rc connect_peer(struct exec_ctx *x, int argc, char **argv, int wait)
 {
 	struct sock_slot *s = slot_find(x, argv[1]), *other = slot_find(x, argv[2]);
@@ -129,13 +95,9 @@ static enum step_rc connect_peer(struct exec_ctx *x, int argc, char **argv, int 
 	} else {
 		diag_remote(&d, &ss, &len);
 	}
-	int fl = fcntl(s->fd, F_GETFL);
-	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
-	int e = connect(s->fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
-	if (e == EINPROGRESS)
-		e = wait ? finish_connect(s->fd) : 0;
-	fcntl(s->fd, F_SETFL, fl);
-	record_ports(x, s, d.dport);
+	int e = connect_fd(s->fd, &ss, len, wait);
+	slot_set_remote(s, &ss);
+	slot_record_ports(x, s, true);
 	return e ? ctx_errno(x, e, "connect") : STEP_OK;
 }
 
@@ -149,21 +111,6 @@ static enum step_rc v_connect_peer_nowait(struct exec_ctx *x, int argc, char **a
 	return connect_peer(x, argc, argv, 0);
 }
 
-/* How many sockets the kernel has with s's ports, or -1 with a message. */
-static int count_conns(struct exec_ctx *x, const struct sock_slot *s)
-{
-	char err[256] = "";
-	int back = x->host;
-	if (ctx_enter(x, s->host) != STEP_OK)
-		return -1;
-	int n = diag_tcp(s->family, s->lport, s->rport, NULL, 0, err, sizeof(err));
-	if (ctx_enter(x, back) != STEP_OK)
-		return -1;
-	if (n < 0)
-		ctx_error(x, "sock_diag: %s", err);
-	return n;
-}
-
 static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
@@ -174,14 +121,7 @@ static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "wait-gone: '%s' has no connection to wait for", argv[1]);
 	if (s->fd >= 0)
 		return ctx_error(x, "wait-gone: '%s' is still open: close it first", argv[1]);
-	double deadline = now_ms() + STATE_DEADLINE_MS;
-	int n;
-	for (unsigned spins = 0; (n = count_conns(x, s)) > 0; spins++) {
-		if (now_ms() > deadline)
-			return ctx_error(x, "%s was still known to the kernel after %.0f ms", s->name, STATE_DEADLINE_MS);
-		poll_pause(spins);
-	}
-	return n < 0 ? STEP_ERROR : STEP_OK;
+	return wait_state(x, s, STATE_GONE);
 }
 
 const struct verb conn_verbs[] = {

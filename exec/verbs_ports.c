@@ -91,50 +91,13 @@ static unsigned short fd_local_port(int fd)
 	return sockaddr_port(&ss);
 }
 
-/* Connects and waits for the handshake. Returns 0 or the errno it ended with. */
-static int connect_wait(int fd, const struct sockaddr_storage *to, socklen_t len)
-{
-	int fl = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	int e = connect(fd, (const struct sockaddr *)to, len) < 0 ? errno : 0;
-	if (e == EINPROGRESS) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		socklen_t sl = sizeof(e);
-		if (poll(&pfd, 1, HANDSHAKE_MS) != 1)
-			e = ETIMEDOUT;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
-			e = errno;
-	}
-	fcntl(fd, F_SETFL, fl);
-	return e;
-}
-
-static int tcp_info_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ? -1 : ti.tcpi_state;
-}
-
-/* Polls TCP_INFO until fd is in state. A descriptor's TCP_INFO costs one syscall, where a
- * sock_diag dump grows with every TIME_WAIT socket a loop leaves in the namespace. */
-static int wait_fd_state(int fd, int state)
-{
-	double deadline = now_ms() + STATE_DEADLINE_MS;
-	for (unsigned spins = 0; tcp_info_state(fd) != state; spins++) {
-		if (now_ms() > deadline)
-			return -1;
-		poll_pause(spins);
-	}
-	return 0;
-}
-
 /* key=value options after a verb's positional arguments. */
 struct opts {
 	long range_lo, range_hi;   /* range=LO-HI (IP_LOCAL_PORT_RANGE) */
 	long bind_lo, bind_hi;     /* bind=LO-HI (bindresvport-style scan) */
 	int reuseaddr, linger0, server_closes;
 	int family;                /* family=inet|inet6, which the planner writes from the case's */
+	int left;                  /* left=STATE: what the end that closed first becomes */
 };
 
 static int opt_flag(const char *v, int *out)
@@ -143,6 +106,17 @@ static int opt_flag(const char *v, int *out)
 		return -1;
 	*out = v[0] == '1';
 	return 0;
+}
+
+/* A state the end of a connection that closed first can be left in: TIME_WAIT, FIN_WAIT2,
+ * or CLOSED, which for a socket without a file means the kernel has forgotten it. 0 when
+ * it is none of those. */
+static int closed_state_parse(const char *v)
+{
+	int st = tcp_state_parse(v);
+	if (st == TCP_CLOSE && strcmp(v, "CLOSED") == 0)
+		return STATE_GONE;
+	return st == TCP_TIME_WAIT || st == TCP_FIN_WAIT2 ? st : 0;
 }
 
 static int opt_one(struct opts *o, const char *key, const char *v)
@@ -157,6 +131,8 @@ static int opt_one(struct opts *o, const char *key, const char *v)
 		return opt_flag(v, &o->reuseaddr);
 	if (strcmp(key, "linger") == 0)
 		return strcmp(v, "0") == 0 ? (o->linger0 = 1, 0) : -1;
+	if (strcmp(key, "left") == 0)
+		return (o->left = closed_state_parse(v)) == 0 ? -1 : 0;
 	if (strcmp(key, "closer") == 0) {
 		o->server_closes = strcmp(v, "server") == 0;
 		return o->server_closes || strcmp(v, "client") == 0 ? 0 : -1;
@@ -287,18 +263,7 @@ static enum step_rc held_socket(struct exec_ctx *x, const char *prefix, long i, 
 	char name[32];
 	if (snprintf(name, sizeof(name), "%s.%ld", prefix, i) >= (int)sizeof(name))
 		return ctx_error(x, "socket name prefix '%s' is too long", prefix);
-	struct sock_slot *s = slot_new(x, name);
-	if (!s || s->fd >= 0)
-		return ctx_error(x, "no free socket slot for '%s'", name);
-	s->fd = socket(family, SOCK_STREAM, 0);
-	if (s->fd < 0)
-		return ctx_error(x, "socket: %s", strerror(errno));
-	s->family = family;
-	s->type = SOCK_STREAM;
-	s->host = x->host;
-	s->lport = s->rport = 0;
-	*out = s;
-	return STEP_OK;
+	return slot_open(x, name, x->host, family, SOCK_STREAM, out);
 }
 
 static enum step_rc parse_max(struct exec_ctx *x, const char *s, long limit, long *max)
@@ -332,11 +297,11 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 			break;
 		if ((e = apply_opts(s->fd, &o, &what)))
 			rc = loop_failed(x, argv[1], t, e, what);
-		else if ((e = connect_wait(s->fd, &to, len)))
+		else if ((e = connect_fd(s->fd, &to, len, true)))
 			rc = loop_failed(x, argv[1], t, e, "connect");
 		else {
-			s->lport = fd_local_port(s->fd);
-			s->rport = (unsigned short)port;
+			slot_ports(s);
+			slot_set_remote(s, &to);
 			tally_port(t, s->lport);
 		}
 	}
@@ -370,7 +335,7 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 		else if (bind(s->fd, (struct sockaddr *)&at, len) < 0)
 			rc = loop_failed(x, argv[1], t, errno, "bind");
 		else {
-			s->lport = fd_local_port(s->fd);
+			slot_ports(s);
 			tally_port(t, s->lport);
 		}
 	}
@@ -412,57 +377,38 @@ static int bind_scan(struct loop *l, int fd)
 	return EADDRINUSE;
 }
 
-/* Takes the connection off the listener. Returns the fd, or -1 (message in x). */
-static int accept_one(struct loop *l)
+/* Ends the connection c (ours) / a (the peer's) the way the loop was told: the end that
+ * closes first must be left in o->left (TIME_WAIT unless SO_LINGER {1, 0} resets the
+ * connection or tcp_max_tw_buckets refuses it a bucket), the other end gone. The second
+ * end closes as soon as it has seen the first FIN: its own FIN then carries the ACK, where
+ * waiting for FIN_WAIT2 would wait for a delayed ACK (milliseconds per connection). */
+static enum step_rc end_connection(struct loop *l, int c, int a)
 {
-	struct pollfd pfd = { .fd = l->listener->fd, .events = POLLIN };
-	if (poll(&pfd, 1, HANDSHAKE_MS) != 1) {
-		ctx_error(l->x, "reconnect-loop: no connection reached the listener within %d ms", HANDSHAKE_MS);
-		return -1;
-	}
-	int fd = accept(l->listener->fd, NULL, NULL);
-	if (fd < 0)
-		ctx_error(l->x, "reconnect-loop: accept: %s", strerror(errno));
-	return fd;
-}
-
-/* Ends the connection c (ours) / a (the peer's) the way the loop was told, and waits until
- * it has: the end that closed first is left in TIME_WAIT (unless tcp_max_tw_buckets says
- * no), the other end CLOSED. The second end closes as soon as it has seen the first FIN:
- * its own FIN then carries the ACK, where waiting for FIN_WAIT2 would wait for a delayed
- * ACK (milliseconds per connection). shutdown(SHUT_WR) sends the FIN close() would send
- * but keeps the descriptor, whose TCP_INFO shows the state. Returns 0, or -1 (message in x). */
-static int end_connection(struct loop *l, int c, int a)
-{
-	int first = l->o->server_closes ? a : c, second = l->o->server_closes ? c : a;
-	if (l->o->linger0) {
-		close(c);  /* SO_LINGER {1, 0}: close() sends RST, no TIME_WAIT */
-		int seen = wait_fd_state(a, TCP_CLOSE);
-		close(a);
-		if (seen < 0)
-			ctx_error(l->x, "reconnect-loop: the peer did not see the reset within %.0f ms", STATE_DEADLINE_MS);
-		return seen;
-	}
-	int ok = shutdown(first, SHUT_WR) == 0 && wait_fd_state(second, TCP_CLOSE_WAIT) == 0 &&
-		 shutdown(second, SHUT_WR) == 0 && wait_fd_state(second, TCP_CLOSE) == 0 &&
-		 wait_fd_state(first, TCP_CLOSE) == 0;
-	close(c);
-	close(a);
-	if (!ok)
-		ctx_error(l->x, "reconnect-loop: the connection did not close within %.0f ms", STATE_DEADLINE_MS);
-	return ok ? 0 : -1;
+	struct sock_slot cs = { .name = "client", .fd = c, .family = l->listener->family, .type = SOCK_STREAM,
+				.host = l->x->host },
+			 as = { .name = "server", .fd = a, .family = cs.family, .type = SOCK_STREAM, .host = cs.host };
+	slot_ports(&cs);
+	slot_ports(&as);
+	struct sock_slot *first = l->o->server_closes ? &as : &cs, *second = l->o->server_closes ? &cs : &as;
+	enum step_rc rc = close_first(l->x, first, second, true, l->o->left, NULL);
+	slot_close(&cs);
+	slot_close(&as);
+	if (rc)
+		snprintf(l->x->msg + strlen(l->x->msg), sizeof(l->x->msg) - strlen(l->x->msg),
+			 " (reconnect-loop, %s end closing first)", first->name);
+	return rc;
 }
 
 /* One connection of the loop. STEP_ERRNO (the loop's outcome) when bind or connect fail. */
 static enum step_rc one_connection(struct loop *l, const char *name, struct tally *t)
 {
 	const char *what = "socket";
-	int c = socket(l->listener->family, SOCK_STREAM, 0), e = c < 0 ? errno : 0;
+	int c = socket(l->listener->family, SOCK_STREAM, 0), e = c < 0 ? errno : 0, a;
 	if (!e)
 		e = apply_opts(c, l->o, &what);
 	if (!e && l->o->bind_lo && (e = bind_scan(l, c)))
 		what = "bind";
-	if (!e && (e = connect_wait(c, &l->to, l->tolen)))
+	if (!e && (e = connect_fd(c, &l->to, l->tolen, true)))
 		what = "connect";
 	if (e) {
 		if (c >= 0)
@@ -470,26 +416,29 @@ static enum step_rc one_connection(struct loop *l, const char *name, struct tall
 		return loop_failed(l->x, name, t, e, what);
 	}
 	tally_port(t, fd_local_port(c));
-	int a = accept_one(l);
-	if (a < 0) {
+	if ((a = accept_fd(l->listener->fd)) < 0) {
 		close(c);
-		return STEP_ERROR;
+		return ctx_error(l->x, "reconnect-loop: accept: %s", errno_name(-a));
 	}
-	return end_connection(l, c, a) == 0 ? STEP_OK : STEP_ERROR;
+	return end_connection(l, c, a);
 }
 
-/* reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]:
+/* reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server] [left=STATE]:
  * MAX times: a new socket (options set), a bindresvport-style bind when bind= is given
  * (otherwise connect() chooses the port), connect to LISTENER, accept, and close, the
- * client first unless closer=server. Stops at the first failing bind or connect. */
+ * client first unless closer=server. Stops at the first failing bind or connect. Each
+ * connection's first closer must be left in STATE (TIME_WAIT; CLOSED, gone, by default
+ * with linger=0): the state the next connections run into is read from the kernel. */
 static enum step_rc v_reconnect_loop(struct exec_ctx *x, int argc, char **argv)
 {
 	struct opts o;
 	long max;
 	struct loop l = { .x = x, .o = &o };
 	if (parse_max(x, argv[3], LOOP_MAX, &max) ||
-	    opts_parse(x, argc, argv, 4, "bind reuseaddr linger closer", &o))
+	    opts_parse(x, argc, argv, 4, "bind reuseaddr linger closer left", &o))
 		return STEP_ERROR;
+	if (!o.left)
+		o.left = o.linger0 ? STATE_GONE : TCP_TIME_WAIT;
 	l.listener = slot_find(x, argv[2]);
 	if (!l.listener || l.listener->fd < 0)
 		return ctx_error(x, "reconnect-loop: no open listener named '%s'", argv[2]);
@@ -509,34 +458,6 @@ static enum step_rc v_reconnect_loop(struct exec_ctx *x, int argc, char **argv)
 
 /* ---- close-first ---- */
 
-static bool state_in(int st, const int *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == st)
-			return true;
-	return false;
-}
-
-/* Polls the kernel (sock_diag for a closed socket) until s is in one of the states, -1
- * standing for "no such socket any more". Returns the state, or -2 at the deadline. */
-static int wait_settled(struct exec_ctx *x, const struct sock_slot *s, const int *set, size_t n)
-{
-	double deadline = now_ms() + STATE_DEADLINE_MS;
-	for (unsigned spins = 0;; spins++) {
-		int st = slot_state(x, s);
-		if (state_in(st, set, n))
-			return st;
-		if (now_ms() > deadline)
-			return -2;
-		poll_pause(spins);
-	}
-}
-
-static const char *left_name(int st)
-{
-	return st < 0 || st == TCP_CLOSE ? "gone" : tcp_state_name(st);
-}
-
 static enum step_rc open_slot(struct exec_ctx *x, const char *name, struct sock_slot **s)
 {
 	*s = slot_find(x, name);
@@ -545,59 +466,31 @@ static enum step_rc open_slot(struct exec_ctx *x, const char *name, struct sock_
 	return STEP_OK;
 }
 
-/* Polls PEER's TCP_INFO until it has seen NAME's FIN (CLOSE_WAIT) or reset (CLOSED). */
-static int wait_peer_told(const struct sock_slot *p)
-{
-	double deadline = now_ms() + STATE_DEADLINE_MS;
-	for (unsigned spins = 0;; spins++) {
-		int st = tcp_info_state(p->fd);
-		if (st == TCP_CLOSE_WAIT || st == TCP_CLOSE)
-			return st;
-		if (now_ms() > deadline)
-			return -2;
-		poll_pause(spins);
-	}
-}
-
-/* NAME closed: PEER sees it, then closes too; waits until PEER's end is gone and NAME's
- * settled. Returns NAME's final state (-1: gone), or -2 at the deadline. */
-static int close_peer(struct exec_ctx *x, const struct sock_slot *s, struct sock_slot *p)
-{
-	static const int after[] = { TCP_TIME_WAIT, TCP_CLOSE, -1 };
-	static const int gone[] = { TCP_CLOSE, -1 };
-	int seen = wait_peer_told(p);
-	if (seen == -2)
-		return -2;
-	fact_str(x, p->name, "before_close", tcp_state_name(seen));
-	close(p->fd);
-	p->fd = -1;
-	if (wait_settled(x, p, gone, 2) == -2)
-		return -2;
-	return wait_settled(x, s, after, 3);
-}
-
-/* close-first NAME [PEER]: NAME closes its connection. With PEER, PEER closes as soon as
- * it has seen NAME's FIN or reset (so its FIN acknowledges NAME's), and the step waits
- * until PEER's end is gone; without, it waits until NAME's FIN is acknowledged. NAME's
- * end may also vanish at once: SO_LINGER {1,0}, TCP_LINGER2 < 0, no TIME_WAIT bucket.
- * Facts: NAME.after_close (FIN_WAIT2, TIME_WAIT or gone) and PEER.before_close
- * (CLOSE_WAIT after a FIN, CLOSED after a reset). */
+/* close-first NAME STATE [PEER]: NAME closes its connection and must be left in STATE
+ * (TIME_WAIT, FIN_WAIT2, or CLOSED: gone, after SO_LINGER {1,0}, TCP_LINGER2 < 0 or with
+ * no TIME_WAIT bucket left). With PEER, PEER closes as soon as it has seen NAME's FIN or
+ * reset (so its FIN acknowledges NAME's), and the step waits until PEER's end is gone;
+ * without, PEER is not the case's to close and only NAME is waited for. The case depends
+ * on STATE from here on: it is read again before the test. Facts: NAME.after_close, and
+ * PEER.before_close (CLOSE_WAIT after a FIN, CLOSED after a reset). */
 static enum step_rc v_close_first(struct exec_ctx *x, int argc, char **argv)
 {
-	static const int acked[] = { TCP_FIN_WAIT2, TCP_TIME_WAIT, TCP_CLOSE, -1 };
 	struct sock_slot *s, *p = NULL;
-	int home = x->host, st;
-	if (open_slot(x, argv[1], &s) || (argc > 2 && open_slot(x, argv[2], &p)))
+	int home = x->host, want = closed_state_parse(argv[2]), saw = -1;
+	enum step_rc rc;
+	if (!want)
+		return ctx_error(x, "close-first: expected TIME_WAIT, FIN_WAIT2 or CLOSED, got '%s'", argv[2]);
+	if (open_slot(x, argv[1], &s) || (argc > 3 && open_slot(x, argv[3], &p)))
 		return STEP_ERROR;
 	if (!s->lport || !s->rport)
 		return ctx_error(x, "close-first: '%s' is not connected", argv[1]);
-	close(s->fd);
-	s->fd = -1;
-	st = p ? close_peer(x, s, p) : wait_settled(x, s, acked, 4);
-	if (st == -2)
-		return ctx_error(x, "close-first: '%s'%s%s did not finish closing within %.0f ms", argv[1],
-				 p ? " and " : "", p ? argv[2] : "", STATE_DEADLINE_MS);
-	fact_str(x, s->name, "after_close", left_name(st));
+	if ((rc = close_first(x, s, p, true, want, &saw)))
+		return rc;
+	if (p)
+		fact_str(x, p->name, "before_close", tcp_state_name(saw));
+	fact_str(x, s->name, "after_close", argv[2]);
+	if ((rc = slot_declare(x, s, want, HOLDER_ANY, "close-first")))
+		return rc;
 	return ctx_enter(x, home);
 }
 

@@ -32,6 +32,7 @@ static void diag_copy(struct diag_sock *d, const struct inet_diag_msg *m)
 	memcpy(d->src, m->id.idiag_src, sizeof(d->src));
 	memcpy(d->dst, m->id.idiag_dst, sizeof(d->dst));
 	d->inode = m->idiag_inode;
+	d->timer = m->idiag_timer;
 }
 
 static int diag_reply(const struct nlmsghdr *nlh, void *data)
@@ -84,4 +85,42 @@ int diag_tcp(int family, unsigned short port, unsigned short rport, struct diag_
 		rc = diag_dump(&nl, AF_INET6, &f, err, errlen);
 	nl_close(&nl);
 	return rc ? rc : (int)f.found;
+}
+
+int diag_tcp_one(int family, const void *src, unsigned short sport, const void *dst, unsigned short dport,
+		 struct diag_sock *out, char *err, size_t errlen)
+{
+	struct diag_sock found;
+	struct diag_filter f = { .sport = sport, .dport = dport, .out = &found, .max = 1 };
+	size_t alen = family == AF_INET6 ? 16 : 4;
+	struct nl nl;
+	int rc;
+
+	if (family != AF_INET && family != AF_INET6)
+		return ns_failmsg(err, errlen, -EAFNOSUPPORT, "diag_tcp_one: family %d is not AF_INET or AF_INET6", family);
+	rc = nl_open(&nl, NETLINK_SOCK_DIAG, err, errlen);
+	if (rc)
+		return rc;
+	struct nlmsghdr *nlh = nl_req_start(&nl, SOCK_DIAG_BY_FAMILY, 0, "sock_diag TCP lookup of port %u", sport);
+	struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0U;
+	req->id.idiag_sport = htons(sport);
+	req->id.idiag_dport = htons(dport);
+	memcpy(req->id.idiag_src, src, alen);
+	memcpy(req->id.idiag_dst, dst, alen);
+	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	nl_req_on_reply(&nl, diag_reply, &f);
+	nl_req_tolerate(&nl, NL_ENOENT_OK);
+	rc = nl_exchange(&nl, err, errlen);
+	nl_close(&nl);
+	if (rc)
+		return rc;
+	/* The kernel's lookup falls back to a listener on the local port when no connection
+	 * matches: diag_reply keeps only an entry with both ports. */
+	if (!f.found)
+		return 0;
+	*out = found;
+	return 1;
 }

@@ -96,8 +96,18 @@ struct diag_sock {
 	unsigned short sport, dport;
 	unsigned char src[16], dst[16];
 	unsigned int inode;       /* 0 for sockets without a file: TIME_WAIT, request socks, orphans */
+	int timer;                /* idiag_timer: DIAG_TIMER_TIMEWAIT for a timewait socket, which no full socket has */
 };
+/* inet_twsk_diag_fill() reports idiag_timer 3 for every timewait socket (TIME_WAIT, or an
+ * orphan kept in its FIN_WAIT2 substate); a full socket's timer is 0, 1, 2 or 4. */
+#define DIAG_TIMER_TIMEWAIT 3
 int diag_tcp(int family, unsigned short port, unsigned short rport, struct diag_sock *out, size_t max,
 	     char *err, size_t errlen);
+/* The one TCP socket of the current namespace with this four-tuple (addresses in network
+ * order, 4 or 16 bytes by family), looked up by the kernel in its hash tables instead of a
+ * dump: the cost does not grow with the size of the host's connection table. Returns 1
+ * with *out filled, 0 when the kernel has no such socket, or -errno. */
+int diag_tcp_one(int family, const void *src, unsigned short sport, const void *dst, unsigned short dport,
+		 struct diag_sock *out, char *err, size_t errlen);
 
 #endif

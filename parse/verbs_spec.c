@@ -21,6 +21,8 @@
 /* The states occupy reaches: CLOSED is no state a socket can be left in on purpose. */
 #define OCCUPY_STATES "BOUND LISTEN SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 CLOSE_WAIT CLOSING LAST_ACK TIME_WAIT"
 #define ALL_STATES "CLOSED " OCCUPY_STATES
+/* What the end of a connection that closed first can be left in (CLOSED: no socket). */
+#define CLOSED_STATES "TIME_WAIT FIN_WAIT2 CLOSED"
 /* Bounds of the filling loops (a held socket is a slot of the case: 96 of them). */
 #define PREFIX_MAX 64
 #define LOOP_MAX 4096
@@ -74,12 +76,14 @@ const struct verb_spec verb_specs[] = {
 	  .args = { NAME_, ADDR_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } },
 	  .opts = { FLAG_("reuseaddr"), { .kind = ARG_RANGE, .key = "range" }, FAMILY_OPT_ } },
 	{ .name = "reconnect-loop",
-	  .usage = "reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]",
+	  .usage = "reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server] "
+		   "[left=TIME_WAIT|CLOSED]",
 	  .args = { NAME_, NAME_, { .kind = ARG_NUM, .lo = 1, .hi = LOOP_MAX } },
 	  .opts = { { .kind = ARG_RANGE, .key = "bind" }, FLAG_("reuseaddr"), { .kind = ARG_WORD, .key = "linger", .words = "0" },
-		    { .kind = ARG_WORD, .key = "closer", .words = "client server" } } },
-	{ .name = "close-first", .usage = "close-first NAME [PEER]",
-	  .args = { NAME_, { .kind = ARG_NAME, .optional = true } } },
+		    { .kind = ARG_WORD, .key = "closer", .words = "client server" },
+		    { .kind = ARG_STATE, .key = "left", .words = CLOSED_STATES } } },
+	{ .name = "close-first", .usage = "close-first NAME TIME_WAIT|FIN_WAIT2|CLOSED [PEER]",
+	  .args = { NAME_, { .kind = ARG_STATE, .words = CLOSED_STATES }, { .kind = ARG_NAME, .optional = true } } },
 	{ .name = "bind-when-free", .usage = "bind-when-free NAME ADDRESS PORT DEADLINE_MS",
 	  .flags = VERB_WAITS_ON_TIMER, .args = { NAME_, ADDR_, PORT0_, MS_ } },
 	{ .name = "tw-reuse-delay", .usage = "tw-reuse-delay MILLISECONDS",

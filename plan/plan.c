@@ -249,18 +249,26 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < cf->params.n; i++) {
-		char *v = subst_vars(cf->params.v[i].val, &ci.vars, m, sizeof(m));
-		if (!v) {
-			snprintf(err, errlen, "%s: param %s: %s", cf->path, cf->params.v[i].key, m);
-			goto out;
+	/* Params first, so that lets can use them; a param that names a let (a value derived
+	 * from the cell, such as the state a close leaves) once the lets are known. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < cf->params.n; i++) {
+			if (kv_get(&ci.params, cf->params.v[i].key))
+				continue;
+			char *v = subst_vars(cf->params.v[i].val, &ci.vars, m, sizeof(m));
+			if (!v && pass == 0)
+				continue;
+			if (!v) {
+				snprintf(err, errlen, "%s: param %s: %s", cf->path, cf->params.v[i].key, m);
+				goto out;
+			}
+			kv_set(&ci.vars, cf->params.v[i].key, v);
+			kv_set(&ci.params, cf->params.v[i].key, v);
+			free(v);
 		}
-		kv_set(&ci.vars, cf->params.v[i].key, v);
-		kv_set(&ci.params, cf->params.v[i].key, v);
-		free(v);
+		if (pass == 0 && resolve_lets(cf, &ci.vars, err, errlen) < 0)
+			goto out;
 	}
-	if (resolve_lets(cf, &ci.vars, err, errlen) < 0)
-		goto out;
 	ci.topology = subst_vars(cf->topology, &ci.vars, m, sizeof(m));
 	if (!ci.topology || (strcmp(ci.topology, "loopback") && strcmp(ci.topology, "pair"))) {
 		snprintf(err, errlen, "%s: topology: %s", cf->path, ci.topology ? "expected loopback or pair" : m);

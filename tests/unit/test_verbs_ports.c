@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/tcp.h>
 
 static struct case_inst ci;      /* no vars: sockets default to inet */
 static struct kvlist facts;
@@ -31,6 +32,7 @@ static void setup_ns(void)
 	x.origin = &origin;
 	x.facts = &facts;
 	x.host = HOST_A;
+	x.state_deadline_ms = 1000;  /* the misses tested here need not wait 10 s */
 	x.in_test = true;  /* failing calls are outcomes, as in a case's test: block */
 	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
 }
@@ -163,6 +165,20 @@ START_TEST(reconnect_loop_remedies)
 }
 END_TEST
 
+/* Each connection's first closer is read back: a loop told to leave TIME_WAIT where a
+ * reset leaves nothing, or the reverse, is an error. */
+START_TEST(reconnect_loop_checks_what_it_leaves)
+{
+	setup_ns();
+	listener();
+	ck_assert_int_eq(step("reconnect-loop a l 2 bind=1020-1023 linger=0 left=TIME_WAIT"), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, "did not reach TIME_WAIT"), "%s", x.msg);
+	ck_assert_int_eq(step("reconnect-loop b l 2 bind=1016-1019 left=CLOSED"), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, "did not reach gone") && strstr(x.msg, "TIME_WAIT"), "%s", x.msg);
+	STEP_OK_("reconnect-loop c l 2 bind=1012-1015 left=TIME_WAIT");
+}
+END_TEST
+
 /* Without bind=, connect() picks the port: with tcp_tw_reuse=0 the TIME_WAITs exhaust it. */
 START_TEST(reconnect_loop_ephemeral)
 {
@@ -195,14 +211,14 @@ START_TEST(close_first_leaves_time_wait)
 	setup_ns();
 	listener();
 	connection("c", "4000");
-	STEP_OK_("close-first c c.peer");
+	STEP_OK_("close-first c TIME_WAIT c.peer");
 	ck_assert_str_eq(fact("c.after_close"), "TIME_WAIT");
 	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSE_WAIT");
-	STEP_OK_("wait-state c TIME_WAIT");
+	ck_assert_int_eq(slot_state(&x, slot_find(&x, "c")), TCP_TIME_WAIT);
 	STEP_OK_("socket n tcp");
 	expect_errno("bind n host 4000", EADDRINUSE);
 	/* closing again: no open socket */
-	ck_assert_int_eq(step("close-first c"), STEP_ERROR);
+	ck_assert_int_eq(step("close-first c TIME_WAIT"), STEP_ERROR);
 }
 END_TEST
 
@@ -211,8 +227,51 @@ START_TEST(close_first_alone_leaves_fin_wait2)
 	setup_ns();
 	listener();
 	connection("c", "4000");
-	STEP_OK_("close-first c");
+	STEP_OK_("close-first c FIN_WAIT2");
 	ck_assert_str_eq(fact("c.after_close"), "FIN_WAIT2");
+}
+END_TEST
+
+/* A close that does not leave the state the case says is an error, never a pass: the
+ * peer stays open, so no TIME_WAIT can come. */
+START_TEST(close_first_in_the_wrong_state_is_an_error)
+{
+	setup_ns();
+	listener();
+	connection("c", "4000");
+	ck_assert_int_eq(step("close-first c TIME_WAIT"), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, "did not reach TIME_WAIT") && strstr(x.msg, "FIN_WAIT2"), "%s", x.msg);
+	ck_assert_ptr_null(kv_get(&facts, "c.after_close"));
+}
+END_TEST
+
+/* The state close-first declared is read again before the test: a later step that moves it
+ * (here the peer's close turns FIN_WAIT2 into TIME_WAIT) is an error saying what it became. */
+START_TEST(declared_state_that_moved_is_an_error)
+{
+	setup_ns();
+	listener();
+	connection("c", "4000");
+	STEP_OK_("close-first c FIN_WAIT2");
+	ck_assert_int_eq(slots_verify(&x), STEP_OK);
+	STEP_OK_("close c.peer");
+	STEP_OK_("wait-gone c.peer");
+	ck_assert_int_eq(slots_verify(&x), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, "c is TIME_WAIT, not FIN_WAIT2 as close-first left it"), "%s", x.msg);
+}
+END_TEST
+
+START_TEST(close_first_reset_is_no_time_wait)
+{
+	setup_ns();
+	listener();
+	STEP_OK_("socket c tcp");
+	STEP_OK_("setsockopt c SO_LINGER 0");
+	STEP_OK_("bind c host 4000");
+	STEP_OK_("connect c host 5000");
+	STEP_OK_("accept l c.peer");
+	ck_assert_int_eq(step("close-first c TIME_WAIT c.peer"), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, "did not reach TIME_WAIT"), "%s", x.msg);
 }
 END_TEST
 
@@ -225,8 +284,8 @@ START_TEST(close_first_with_linger_zero_resets)
 	STEP_OK_("bind c host 4000");
 	STEP_OK_("connect c host 5000");
 	STEP_OK_("accept l c.peer");
-	STEP_OK_("close-first c c.peer");
-	ck_assert_str_eq(fact("c.after_close"), "gone");
+	STEP_OK_("close-first c CLOSED c.peer");
+	ck_assert_str_eq(fact("c.after_close"), "CLOSED");
 	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSED");
 	STEP_OK_("socket n tcp");
 	STEP_OK_("bind-when-free n host 4000 0");
@@ -276,10 +335,14 @@ static Suite *suite(void)
 	tcase_add_test(t, socket_range_option);
 	tcase_add_test(t, reconnect_loop_runs_out_of_ports);
 	tcase_add_test(t, reconnect_loop_remedies);
+	tcase_add_test(t, reconnect_loop_checks_what_it_leaves);
 	tcase_add_test(t, reconnect_loop_ephemeral);
 	tcase_add_test(t, close_first_leaves_time_wait);
 	tcase_add_test(t, close_first_alone_leaves_fin_wait2);
 	tcase_add_test(t, close_first_with_linger_zero_resets);
+	tcase_add_test(t, close_first_reset_is_no_time_wait);
+	tcase_add_test(t, close_first_in_the_wrong_state_is_an_error);
+	tcase_add_test(t, declared_state_that_moved_is_an_error);
 	tcase_add_test(t, bind_when_free_gives_up);
 	tcase_add_test(t, reuse_delay_where_the_kernel_has_it);
 	suite_add_tcase(s, t);
