@@ -7,8 +7,8 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -DSOCKREUSE_VERSION='"$(VERSION)"' \
             -DSOCKREUSE_DATADIR='"$(PREFIX)/share/sockreuse"'
-PKGS     := libmnl jansson
-LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson)
+PKGS     := libmnl jansson zlib
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson -lz)
 # Bind every symbol at start: otherwise each forked case resolves afresh the library
 # functions only children call (unshare, setns, the netlink ones).
 LDFLAGS  += -Wl,-z,now -Wl,-z,relro

@@ -33,10 +33,12 @@ struct claims {
 	size_t n;
 };
 
+/* Baselines are compact, compressed reports (<release>.json.gz); plain ones are read too. */
 static int is_json(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
-	return n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+	return (n > 5 && strcmp(d->d_name + n - 5, ".json") == 0) ||
+	       (n > 8 && strcmp(d->d_name + n - 8, ".json.gz") == 0);
 }
 
 static int load_baselines(const char *dir, struct baselines *b)

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #define PROG "sockreuse compare"
-#define USAGE "usage: sockreuse compare A.json B.json [C.json ...] [--format text|md|html|junit] " \
-	      "[--only-changes | --all] [--output FILE]\n"
+#define USAGE "usage: sockreuse compare A.json[.gz] B.json[.gz] [C.json ...] [--format text|md|html|junit]\n" \
+	      "                         [--only-changes | --all] [--order version|args] [--output FILE]\n" \
+	      "Every format shows every case, the changed ones first (--all, the default); --only-changes\n" \
+	      "leaves the unchanged out. Runs are ordered by upstream kernel version (--order args: as given).\n"
 
 enum { EXIT_SAME = 0, EXIT_CHANGED = 1, EXIT_BAD = 2 };
 
@@ -22,14 +24,14 @@ typedef int (*compare_writer)(FILE *, const struct comparison *, int);
 struct format {
 	const char *name, *alias;
 	compare_writer write;
-	int only_changes; /* the default: a terminal wants the news, a matrix wants everything */
 };
 
+/* The scope is the same in every format: every case, changed ones first, unless --only-changes. */
 static const struct format formats[] = {
-	{ "text", "txt", compare_write_text, 1 },
-	{ "md", "markdown", compare_write_md, 0 },
-	{ "html", "htm", compare_write_html, 0 },
-	{ "junit", "xml", compare_write_junit, 0 },
+	{ "text", "txt", compare_write_text },
+	{ "md", "markdown", compare_write_md },
+	{ "html", "htm", compare_write_html },
+	{ "junit", "xml", compare_write_junit },
 };
 
 static const struct format *format_find(const char *name)
@@ -107,12 +109,13 @@ int compare_main(int argc, char **argv)
 		{ "only-changes", no_argument, NULL, 'c' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "order", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct format *fmt = &formats[0];
 	const char *output = NULL;
-	int only_changes = -1, opt;
+	int only_changes = 0, all = 0, by_args = 0, opt;
 
 	optind = 0; /* the caller may have parsed its own options: restart getopt from scratch */
 	opterr = 0;
@@ -127,7 +130,12 @@ int compare_main(int argc, char **argv)
 			only_changes = 1;
 			break;
 		case 'a':
-			only_changes = 0;
+			all = 1;
+			break;
+		case 'O':
+			if (strcmp(optarg, "args") != 0 && strcmp(optarg, "version") != 0)
+				return usage_error("unknown order '%s' (version or args)", optarg);
+			by_args = strcmp(optarg, "args") == 0;
 			break;
 		case 'o':
 			output = optarg;
@@ -141,8 +149,8 @@ int compare_main(int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (only_changes < 0)
-		only_changes = fmt->only_changes;
+	if (only_changes && all)
+		return usage_error("--only-changes and --all contradict each other");
 
 	size_t n = (size_t)(argc - optind);
 	if (n < 2)
@@ -163,6 +171,8 @@ int compare_main(int argc, char **argv)
 		}
 	}
 
+	if (!by_args)
+		compare_order_by_version(reports, sources, n);
 	struct comparison cmp;
 	compare_build(&cmp, reports, sources, n);
 	if ((output && strcmp(output, "-") != 0 ? write_file(output, fmt, &cmp, only_changes)

@@ -1,4 +1,5 @@
 #include "cmd/runinfo.h"
+#include "lib/kversion.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -84,6 +85,9 @@ void runinfo_fill(struct run_info *info, const struct ns_id *origin)
 	info->kernel_release = xstrdup(u.release);
 	info->kernel_version = xstrdup(u.version);
 	info->machine = xstrdup(u.machine);
+	char upstream[64];
+	upstream_of_kernel(u.release, u.version, upstream, sizeof(upstream));
+	info->kernel_upstream = xstrdup(upstream);
 	info->hostname = xstrdup(host);
 	info->started = xstrdup(when);
 	read_sysctl_defaults(&info->properties);

@@ -1,6 +1,7 @@
 /* The comparison model: lines up the cases of several runs by id and classifies what changed.
  * The rules and their precedence are documented in compare.h. */
 #include "reports/compare.h"
+#include "lib/kversion.h"
 #include "lib/util.h"
 
 #include <stdlib.h>
@@ -213,6 +214,51 @@ void compare_build(struct comparison *cmp, const struct report *reports,
 	}
 	free(firsts);
 	free(all);
+	cmp->order = xcalloc(nids ? nids : 1, sizeof(*cmp->order));
+	size_t o = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t r = 0; r < nids; r++)
+			if ((cmp->rows[r].label != CHANGE_SAME) == (pass == 0))
+				cmp->order[o++] = r;
+}
+
+/* The sort key of a run: its upstream version, and whether one was found. */
+static int run_version(const struct report *r, struct upstream *u)
+{
+	if (upstream_parse(r->info.kernel_upstream, u) == 0)
+		return 1;
+	char buf[64];
+	upstream_of_kernel(r->info.kernel_release, r->info.kernel_version, buf, sizeof(buf));
+	return upstream_parse(buf, u) == 0;
+}
+
+void compare_order_by_version(struct report *reports, const char **sources, size_t n)
+{
+	/* Insertion sort: stable, and runs are a handful. Runs without a version go last. */
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = i; j > 0; j--) {
+			struct upstream a, b;
+			int ha = run_version(&reports[j - 1], &a), hb = run_version(&reports[j], &b);
+			int d = 0;
+			if (ha && hb)
+				d = upstream_cmp(&a, &b);
+			else if (ha != hb)
+				d = ha ? -1 : 1;
+			if (d == 0 && ha && hb)
+				d = strverscmp(compare_str(reports[j - 1].info.kernel_release),
+					       compare_str(reports[j].info.kernel_release));
+			if (d <= 0)
+				break;
+			struct report t = reports[j - 1];
+			reports[j - 1] = reports[j];
+			reports[j] = t;
+			if (sources) {
+				const char *ts = sources[j - 1];
+				sources[j - 1] = sources[j];
+				sources[j] = ts;
+			}
+		}
+	}
 }
 
 void compare_free(struct comparison *cmp)
@@ -222,6 +268,7 @@ void compare_free(struct comparison *cmp)
 	for (size_t i = 0; i < cmp->nruns; i++)
 		free(cmp->runs[i].label);
 	free(cmp->rows);
+	free(cmp->order);
 	free(cmp->runs);
 	free(cmp->groups);
 	memset(cmp, 0, sizeof(*cmp));

@@ -1,6 +1,7 @@
 /* Comparing reports from several runs (usually the same suite on different kernels), case by case.
  *
- * Runs are given oldest first: "earlier" and "later" below mean the order on the command line.
+ * Runs are given oldest first: "earlier" and "later" below mean the order of the runs, which the
+ * CLI sorts by upstream kernel version (compare_order_by_version) unless told to keep it.
  * Cases line up by id; the rows are the union of all ids, in order of first appearance (every id
  * of run 1 in its order, then the ids only run 2 adds, and so on), so output is stable.
  *
@@ -90,9 +91,16 @@ struct comparison {
 	struct compare_row *rows;
 	size_t nrows;
 	size_t count[CHANGE_NCLASSES];  /* rows per label */
+	size_t *order;                  /* row indices as shown: changed rows first, then the rest,
+	                                 * each part in row order */
 	const char **groups;            /* the cases' groups in order of first appearance */
 	size_t ngroups;
 };
+
+/* Sorts reports (and their sources alongside) by the upstream three-part kernel version
+ * (info.kernel_upstream, else read from the release and version strings), then by release;
+ * runs of the same version keep their order. */
+void compare_order_by_version(struct report *reports, const char **sources, size_t n);
 
 /* Builds the comparison of n reports (borrowed: they must outlive it). sources names each run
  * (a file name) and may be NULL. n may be anything, though a comparison means n >= 2. */

@@ -1,8 +1,13 @@
-/* compare as one self-contained HTML page: a summary per class (also the colour legend), the runs,
- * then a case × run matrix grouped by family, changed cells coloured by class. All cases are listed
- * unless only_changes. No scripts and no external resources: details come from title= tooltips
- * and <details> elements. The markup is also well-formed XML (every element closed, attributes
- * quoted, text escaped), so it can be checked and processed with an XML parser. */
+/* compare as one self-contained HTML page that leads with what changed:
+ *
+ *   an index (anchors to every section and family), the counts per class (also the colour
+ *   legend), the runs, then the changed cases: one row each, every run's outcome side by side
+ *   and, under it, that run's own why (the expectation and rationale of the rule that applied
+ *   on that kernel); then the unchanged cases, folded per family in <details>.
+ *
+ * No scripts and no external resources. Every table sits in a box that scrolls sideways, so
+ * nothing is cut off at 1400 px or on a phone; long ids break after each '/'. The markup is
+ * also well-formed XML (every element closed, attributes quoted, text escaped). */
 #include "reports/compare.h"
 #include "reports/escape.h"
 #include "lib/util.h"
@@ -11,24 +16,31 @@
 #include <string.h>
 
 static const char style[] =
-	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}\n"
+	"body{font:14px/1.4 system-ui,sans-serif;margin:1em;color:#222;background:#fff}\n"
 	"h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.2em 0 .4em}\n"
+	"nav{margin:.5em 0 1em}nav a{margin-right:.8em;white-space:nowrap}\n"
+	".scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}\n"
 	"table{border-collapse:collapse;margin:0 0 1em}\n"
 	"th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}\n"
-	"thead th{background:#eee;position:sticky;top:0}\n"
+	"thead th{background:#eee}\n"
 	"td.num{text-align:right}\n"
-	"tr.group th{background:#e2e2e2;font-size:1.05em}\n"
-	"td.cell{white-space:nowrap;font-family:monospace}\n"
+	"td.case{min-width:14em;max-width:28em;overflow-wrap:anywhere;font-family:monospace}\n"
+	"td.cell{font-family:monospace;min-width:7em}\n"
+	".out{white-space:nowrap}\n"
 	".st{display:block;font:.8em system-ui,sans-serif;color:#666}\n"
 	".st-fail,.st-error{color:#a00;font-weight:bold}\n"
-	".params{font-family:monospace;font-size:.85em;color:#444}\n"
-	"summary{cursor:pointer;font-family:monospace}\n"
-	"dl{margin:.3em 0}dt{font-weight:bold}dd{margin:0 0 .3em 1em;max-width:50em}\n"
+	".st-xfail,.st-xpass{color:#850;font-weight:bold}\n"
+	".why{display:block;font:.8em system-ui,sans-serif;color:#444;max-width:22em;"
+	"white-space:normal;margin-top:.2em}\n"
+	".params{font-family:monospace;font-size:.85em;color:#444;min-width:18em;max-width:30em}\n"
+	"summary{cursor:pointer}\n"
+	"details.family{margin:.3em 0}details.family>summary{font-weight:bold}\n"
 	".chg-regression{background:#f4b4ab}\n"
 	".chg-fix{background:#bde5be}\n"
 	".chg-behaviour{background:#fbe09a}\n"
 	".chg-coverage{background:#cbd5f2}\n"
-	".absent{color:#999;font-style:italic}\n";
+	".absent{color:#999;font-style:italic}\n"
+	"@media (max-width:700px){body{margin:.4em;font-size:13px}td.case{min-width:10em}}\n";
 
 /* Text escaped for XML. Attribute rules serve element content too (quotes and whitespace
  * controls become references either way), so one helper covers both. */
@@ -41,9 +53,74 @@ static void esc(FILE *f, const char *s)
 	buf_free(&b);
 }
 
+/* An id with a break opportunity after each '/', so that it wraps on a narrow screen. */
+static void esc_id(FILE *f, const char *id)
+{
+	for (const char *p = compare_str(id); *p;) {
+		size_t n = strcspn(p, "/");
+		char *part = xstrndup(p, n + (p[n] == '/'));
+		esc(f, part);
+		free(part);
+		p += n;
+		if (*p == '/') {
+			p++;
+			if (*p)
+				fputs("<wbr/>", f);
+		}
+	}
+}
+
+/* The anchor of a case row and of a family. */
+static void anchor_case(FILE *f, const char *id)
+{
+	fputs("c-", f);
+	esc(f, id);
+}
+
+static void anchor_family(FILE *f, size_t g)
+{
+	fprintf(f, "fam-%zu", g);
+}
+
+static const char *group_name(const struct comparison *cmp, size_t g)
+{
+	return *cmp->groups[g] ? cmp->groups[g] : "(no group)";
+}
+
+static void group_counts(const struct comparison *cmp, size_t g, size_t *total, size_t *changed)
+{
+	*total = *changed = 0;
+	for (size_t r = 0; r < cmp->nrows; r++)
+		if (cmp->rows[r].group == g) {
+			(*total)++;
+			*changed += cmp->rows[r].label != CHANGE_SAME;
+		}
+}
+
+static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
+{
+	fputs("<nav id=\"index\"><a href=\"#summary\">summary</a><a href=\"#runs\">runs</a>", f);
+	fprintf(f, "<a href=\"#changed\">changed cases (%zu)</a>", compare_nchanged(cmp));
+	if (!only_changes) {
+		fprintf(f, "<a href=\"#unchanged\">unchanged (%zu)</a>", cmp->count[CHANGE_SAME]);
+		for (size_t g = 0; g < cmp->ngroups; g++) {
+			size_t total, changed;
+			group_counts(cmp, g, &total, &changed);
+			if (total == changed)
+				continue;
+			fputs("<a href=\"#", f);
+			anchor_family(f, g);
+			fputs("\">", f);
+			esc(f, group_name(cmp, g));
+			fprintf(f, " (%zu)</a>", total - changed);
+		}
+	}
+	fputs("</nav>\n", f);
+}
+
 static void write_summary(FILE *f, const struct comparison *cmp)
 {
-	fputs("<h2>Summary</h2>\n<table class=\"summary\">\n"
+	fputs("<h2 id=\"summary\">Summary</h2>\n<div class=\"scroll\"><table class=\"summary\">\n"
 	      "<thead><tr><th>class</th><th>cases</th><th>meaning</th></tr></thead>\n<tbody>\n", f);
 	for (int c = CHANGE_NCLASSES - 1; c >= CHANGE_SAME; c--) {
 		const char *name = change_class_name((enum change_class)c);
@@ -52,7 +129,7 @@ static void write_summary(FILE *f, const struct comparison *cmp)
 		esc(f, change_class_meaning((enum change_class)c));
 		fputs("</td></tr>\n", f);
 	}
-	fputs("</tbody>\n</table>\n", f);
+	fputs("</tbody>\n</table></div>\n", f);
 }
 
 static void run_field(FILE *f, const struct comparison *cmp, const char *name,
@@ -67,10 +144,10 @@ static void run_field(FILE *f, const struct comparison *cmp, const char *name,
 	fputs("</tr>\n", f);
 }
 
-
 static void write_runs(FILE *f, const struct comparison *cmp)
 {
-	fputs("<h2>Runs</h2>\n<table class=\"runs\">\n<thead><tr><th>run</th>", f);
+	fputs("<h2 id=\"runs\">Runs</h2>\n<div class=\"scroll\"><table class=\"runs\">\n"
+	      "<thead><tr><th>run</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++)
 		fprintf(f, "<th>%zu</th>", i + 1);
 	fputs("</tr></thead>\n<tbody>\n", f);
@@ -85,79 +162,32 @@ static void write_runs(FILE *f, const struct comparison *cmp)
 	fputs("</tr>\n<tr><th>cases</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++)
 		fprintf(f, "<td class=\"num\">%zu</td>", cmp->runs[i].summary.total);
-	fputs("</tr>\n</tbody>\n</table>\n", f);
+	fputs("</tr>\n</tbody>\n</table></div>\n", f);
 }
 
-/* The expected outcome: one value when every run agrees, else "release: value" per run, since
- * expectations legitimately depend on the kernel version. */
-static void write_expected(FILE *f, const struct comparison *cmp, const struct compare_row *row)
-{
-	const char *first = NULL;
-	int differs = 0;
-
-	/* Skipped cases may assert nothing: only stated expectations are compared. */
-	for (size_t j = 0; j < cmp->nruns; j++) {
-		const struct case_result *c = row->cells[j].result;
-		if (!c || !*compare_str(c->expected))
-			continue;
-		if (!first)
-			first = c->expected;
-		else if (strcmp(first, c->expected) != 0)
-			differs = 1;
-	}
-	if (!differs) {
-		esc(f, first ? first : "(nothing asserted)");
-		return;
-	}
-	for (size_t j = 0, n = 0; j < cmp->nruns; j++) {
-		const struct case_result *c = row->cells[j].result;
-		if (!c || !*compare_str(c->expected))
-			continue;
-		fputs(n++ ? "; " : "", f);
-		esc(f, cmp->runs[j].label);
-		fputs(": ", f);
-		esc(f, c->expected);
-	}
-}
-
+/* The case column: the id (an anchor), its title, and what changed. */
 static void write_case_cell(FILE *f, const struct comparison *cmp, const struct compare_row *row)
 {
 	const struct case_result *c = row->info;
 
-	fputs("<td class=\"case\" title=\"", f);
-	esc(f, c->title);
-	fputs("\"><details><summary>", f);
-	esc(f, row->id);
-	fputs("</summary><dl>", f);
+	fputs("<td class=\"case\"><a href=\"#", f);
+	anchor_case(f, row->id);
+	fputs("\">", f);
+	esc_id(f, row->id);
+	fputs("</a>", f);
 	if (c->title && *c->title) {
-		fputs("<dt>title</dt><dd>", f);
+		fputs("<span class=\"why\">", f);
 		esc(f, c->title);
-		fputs("</dd>", f);
-	}
-	fputs("<dt>expected</dt><dd>", f);
-	write_expected(f, cmp, row);
-	fputs("</dd>", f);
-	if (c->rationale && *c->rationale) {
-		fputs("<dt>rationale</dt><dd>", f);
-		esc(f, c->rationale);
-		fputs("</dd>", f);
-	}
-	if (c->nrefs) {
-		fputs("<dt>references</dt><dd>", f);
-		for (size_t i = 0; i < c->nrefs; i++) {
-			fputs(i ? "; " : "", f);
-			esc(f, c->refs[i]);
-		}
-		fputs("</dd>", f);
+		fputs("</span>", f);
 	}
 	if (row->label != CHANGE_SAME) {
 		char *what = compare_describe(cmp, row);
-		fputs("<dt>what changed</dt><dd>", f);
+		fputs("<span class=\"why\">", f);
 		esc(f, what);
-		fputs("</dd>", f);
+		fputs("</span>", f);
 		free(what);
 	}
-	fputs("</dl></details></td>", f);
+	fputs("</td>", f);
 }
 
 /* The tooltip of a cell: what was expected, and why it did not pass or what it changed from. */
@@ -171,7 +201,7 @@ static void write_cell_title(FILE *f, const struct comparison *cmp, size_t j,
 		fputs(": not in this run", f);
 	} else {
 		fputs(": expected ", f);
-		esc(f, *compare_str(c->expected) ? c->expected : "(nothing)");
+		esc(f, *compare_str(c->expected) ? c->expected : "(not in this report)");
 		fputs(", observed ", f);
 		esc(f, *compare_str(c->observed) ? c->observed : "(not reached)");
 		if (c->detail && *c->detail) {
@@ -191,75 +221,89 @@ static void write_cell_title(FILE *f, const struct comparison *cmp, size_t j,
 	}
 }
 
-static void write_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
+/* This run's own why: the expectation and rationale of the rule that applied on its kernel.
+ * Compact baselines carry neither (they live in the case files): then nothing is shown. */
+static int same_rule(const struct case_result *a, const struct case_result *b)
+{
+	return a && b && strcmp(compare_str(a->expected), compare_str(b->expected)) == 0 &&
+	       strcmp(compare_str(a->rationale), compare_str(b->rationale)) == 0;
+}
+
+/* prev is the record of the column to the left (NULL for the first): the same rule there is
+ * said in two words instead of repeated. */
+static void write_why(FILE *f, const struct case_result *c, const struct case_result *prev)
+{
+	if (!c || (!*compare_str(c->expected) && !*compare_str(c->rationale)))
+		return;
+	if (same_rule(c, prev)) {
+		fputs("<span class=\"why\">expects ", f);
+		esc(f, c->expected);
+		fputs(": the same rule as on the left</span>", f);
+		return;
+	}
+	fputs("<span class=\"why\">", f);
+	if (*compare_str(c->expected)) {
+		fputs("expects ", f);
+		esc(f, c->expected);
+		fputs(*compare_str(c->rationale) ? ": " : "", f);
+	}
+	esc(f, compare_str(c->rationale));
+	fputs("</span>", f);
+}
+
+static void write_cell(FILE *f, const struct comparison *cmp, size_t j,
+		       const struct compare_cell *cell, const struct compare_cell *left, int why)
+{
+	fputs("<td class=\"cell", f);
+	if (cell->label != CHANGE_SAME)
+		fprintf(f, " chg chg-%s", change_class_name(cell->label));
+	if (!cell->result)
+		fputs(" absent", f);
+	fputs("\" title=\"", f);
+	write_cell_title(f, cmp, j, cell);
+	fputs("\"><span class=\"out\">", f);
+	esc(f, compare_outcome(cell));
+	fputs("</span>", f);
+	if (cell->result && cell->result->status != ST_SKIP)
+		fprintf(f, "<span class=\"st st-%s\">%s</span>", compare_status(cell), compare_status(cell));
+	if (why)
+		write_why(f, cell->result, left ? left->result : NULL);
+	fputs("</td>", f);
+}
+
+static void write_changed_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
 {
 	char *params = compare_params(row->info);
 
-	fprintf(f, "<tr class=\"row-%s\">", change_class_name(row->label));
+	fprintf(f, "<tr class=\"row-%s\" id=\"", change_class_name(row->label));
+	anchor_case(f, row->id);
+	fputs("\">", f);
 	write_case_cell(f, cmp, row);
-	for (size_t j = 0; j < cmp->nruns; j++) {
-		const struct compare_cell *cell = &row->cells[j];
-		fputs("<td class=\"cell", f);
-		if (cell->label != CHANGE_SAME)
-			fprintf(f, " chg chg-%s", change_class_name(cell->label));
-		if (!cell->result)
-			fputs(" absent", f);
-		fputs("\" title=\"", f);
-		write_cell_title(f, cmp, j, cell);
-		fputs("\">", f);
-		esc(f, compare_outcome(cell));
-		if (cell->result && cell->result->status != ST_SKIP)
-			fprintf(f, "<span class=\"st st-%s\">%s</span>", compare_status(cell),
-				compare_status(cell));
-		fputs("</td>", f);
-	}
-	if (row->label == CHANGE_SAME)
-		fputs("<td>same</td>", f);
-	else
-		fprintf(f, "<td class=\"chg chg-%s\">%s</td>", change_class_name(row->label),
-			change_class_name(row->label));
-	/* Last: the id already names the matrix cell, and the outcomes are what a reader scans. */
+	fprintf(f, "<td class=\"chg chg-%s\">%s</td>", change_class_name(row->label),
+		change_class_name(row->label));
+	for (size_t j = 0; j < cmp->nruns; j++)
+		write_cell(f, cmp, j, &row->cells[j], j ? &row->cells[j - 1] : NULL, 1);
 	fputs("<td class=\"params\">", f);
 	esc(f, params);
 	fputs("</td></tr>\n", f);
 	free(params);
 }
 
-static void write_group(FILE *f, const struct comparison *cmp, size_t g, int only_changes)
+static void write_changed(FILE *f, const struct comparison *cmp)
 {
-	size_t total = 0, changed = 0;
+	size_t changed = compare_nchanged(cmp);
 
-	for (size_t r = 0; r < cmp->nrows; r++)
-		if (cmp->rows[r].group == g) {
-			total++;
-			changed += cmp->rows[r].label != CHANGE_SAME;
-		}
-	if (only_changes && !changed)
-		return;
-	fprintf(f, "<tbody>\n<tr class=\"group\"><th colspan=\"%zu\">", cmp->nruns + 3);
-	esc(f, *cmp->groups[g] ? cmp->groups[g] : "(no group)");
-	fprintf(f, " \xe2\x80\x94 %zu case%s, %zu changed</th></tr>\n", total, total == 1 ? "" : "s",
-		changed);
-	for (size_t r = 0; r < cmp->nrows; r++)
-		if (cmp->rows[r].group == g && (!only_changes || cmp->rows[r].label != CHANGE_SAME))
-			write_row(f, cmp, &cmp->rows[r]);
-	fputs("</tbody>\n", f);
-}
-
-static void write_matrix(FILE *f, const struct comparison *cmp, int only_changes)
-{
-	fputs("<h2>Cases</h2>\n<p>Each cell is the observed outcome and status of the case in that "
-	      "run, coloured when it changed against the runs before it (hover a cell for the "
-	      "expectation and details, open a case for its title, expectation and rationale).", f);
-	if (only_changes)
-		fprintf(f, " Only changed cases are shown; %zu unchanged are not.",
-			cmp->count[CHANGE_SAME]);
-	fputs("</p>\n", f);
-	if (only_changes && !compare_nchanged(cmp)) {
-		fputs("<p>No changed cases.</p>\n", f);
+	fprintf(f, "<h2 id=\"changed\">Changed cases (%zu)</h2>\n", changed);
+	if (!changed) {
+		fputs("<p>No changed cases: every case has the same outcome and status in every "
+		      "run.</p>\n", f);
 		return;
 	}
-	fputs("<table class=\"matrix\">\n<thead><tr><th>case</th>", f);
+	fputs("<p>Each kernel's outcome and status side by side, coloured where it changed against "
+	      "the runs before it; under each, the expectation that applied on that kernel and why. "
+	      "Hover a cell for the details of the run.</p>\n", f);
+	fputs("<div class=\"scroll\"><table class=\"matrix changed\">\n<thead><tr><th>case</th>"
+	      "<th>change</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		fputs("<th title=\"", f);
 		esc(f, cmp->runs[i].report->info.kernel_version);
@@ -267,10 +311,56 @@ static void write_matrix(FILE *f, const struct comparison *cmp, int only_changes
 		esc(f, cmp->runs[i].label);
 		fputs("</th>", f);
 	}
-	fputs("<th>change</th><th>params</th></tr></thead>\n", f);
-	for (size_t g = 0; g < cmp->ngroups; g++)
-		write_group(f, cmp, g, only_changes);
-	fputs("</table>\n", f);
+	fputs("<th>params</th></tr></thead>\n<tbody>\n", f);
+	for (size_t k = 0; k < changed; k++)
+		write_changed_row(f, cmp, &cmp->rows[cmp->order[k]]);
+	fputs("</tbody>\n</table></div>\n", f);
+}
+
+/* Unchanged rows are the same in every run: one outcome column says it all. */
+static void write_same_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
+{
+	char *params = compare_params(row->info);
+
+	fputs("<tr id=\"", f);
+	anchor_case(f, row->id);
+	fputs("\">", f);
+	write_case_cell(f, cmp, row);
+	write_cell(f, cmp, 0, &row->cells[0], NULL, 1);
+	fputs("<td class=\"params\">", f);
+	esc(f, params);
+	fputs("</td></tr>\n", f);
+	free(params);
+}
+
+static void write_unchanged(FILE *f, const struct comparison *cmp)
+{
+	fprintf(f, "<h2 id=\"unchanged\">Unchanged cases (%zu)</h2>\n", cmp->count[CHANGE_SAME]);
+	if (!cmp->count[CHANGE_SAME]) {
+		fputs("<p>None.</p>\n", f);
+		return;
+	}
+	fprintf(f, "<p>The same outcome and status in all %zu runs, folded per family.</p>\n",
+		cmp->nruns);
+	for (size_t g = 0; g < cmp->ngroups; g++) {
+		size_t total, changed;
+		group_counts(cmp, g, &total, &changed);
+		if (total == changed)
+			continue;
+		fputs("<details class=\"family\" id=\"", f);
+		anchor_family(f, g);
+		fputs("\"><summary>", f);
+		esc(f, group_name(cmp, g));
+		fprintf(f, " \xe2\x80\x94 %zu unchanged of %zu</summary>\n", total - changed, total);
+		fputs("<div class=\"scroll\"><table class=\"matrix same\">\n<thead><tr><th>case</th>"
+		      "<th>outcome in every run</th><th>params</th></tr></thead>\n<tbody>\n", f);
+		for (size_t k = compare_nchanged(cmp); k < cmp->nrows; k++) {
+			const struct compare_row *row = &cmp->rows[cmp->order[k]];
+			if (row->group == g)
+				write_same_row(f, cmp, row);
+		}
+		fputs("</tbody>\n</table></div>\n</details>\n", f);
+	}
 }
 
 int compare_write_html(FILE *f, const struct comparison *cmp, int only_changes)
@@ -284,11 +374,17 @@ int compare_write_html(FILE *f, const struct comparison *cmp, int only_changes)
 	}
 	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>sockreuse compare</h1>\n",
 		style);
-	fprintf(f, "<p>%zu runs, %zu cases, <strong>%zu changed</strong>.</p>\n", cmp->nruns,
-		cmp->nrows, compare_nchanged(cmp));
+	fprintf(f, "<p>%zu runs, %zu cases, <strong>%zu changed</strong>", cmp->nruns, cmp->nrows,
+		compare_nchanged(cmp));
+	if (only_changes && cmp->count[CHANGE_SAME])
+		fprintf(f, " (the %zu unchanged are left out: --only-changes)", cmp->count[CHANGE_SAME]);
+	fputs(".</p>\n", f);
+	write_index(f, cmp, only_changes);
+	write_changed(f, cmp);
 	write_summary(f, cmp);
 	write_runs(f, cmp);
-	write_matrix(f, cmp, only_changes);
+	if (!only_changes)
+		write_unchanged(f, cmp);
 	fputs("</body>\n</html>\n", f);
 	return ferror(f) ? -1 : 0;
 }

@@ -106,14 +106,16 @@ static void write_row(FILE *f, const struct comparison *cmp, const struct compar
 	free(params);
 }
 
-static void write_group(FILE *f, const struct comparison *cmp, size_t g, int only_changes)
+/* The group's changed rows (which > 0), unchanged rows (which < 0) or all rows (0). */
+static void write_group(FILE *f, const struct comparison *cmp, size_t g, int which)
 {
 	const char *group = cmp->groups[g];
 	size_t shown = 0;
 
 	for (size_t r = 0; r < cmp->nrows; r++) {
 		const struct compare_row *row = &cmp->rows[r];
-		if (row->group != g || (only_changes && row->label == CHANGE_SAME))
+		if (row->group != g || (which > 0 && row->label == CHANGE_SAME) ||
+		    (which < 0 && row->label != CHANGE_SAME))
 			continue;
 		if (!shown++) {
 			fputs("### ", f);
@@ -133,12 +135,19 @@ int compare_write_md(FILE *f, const struct comparison *cmp, int only_changes)
 		cmp->nrows, compare_nchanged(cmp));
 	write_runs(f, cmp);
 	write_counts(f, cmp);
-	fputs("## Cases\n\n", f);
-	if (only_changes && !compare_nchanged(cmp))
+	size_t changed = compare_nchanged(cmp);
+	fputs("## Changed cases\n\n", f);
+	if (!changed)
 		fputs("No changed cases.\n\n", f);
 	for (size_t g = 0; g < cmp->ngroups; g++)
-		write_group(f, cmp, g, only_changes);
-	if (only_changes && cmp->count[CHANGE_SAME] && compare_nchanged(cmp))
-		fprintf(f, "%zu unchanged cases not shown.\n", cmp->count[CHANGE_SAME]);
+		write_group(f, cmp, g, 1);
+	if (only_changes) {
+		if (cmp->count[CHANGE_SAME] && changed)
+			fprintf(f, "%zu unchanged cases not shown.\n", cmp->count[CHANGE_SAME]);
+	} else if (cmp->count[CHANGE_SAME]) {
+		fputs("## Unchanged cases\n\n", f);
+		for (size_t g = 0; g < cmp->ngroups; g++)
+			write_group(f, cmp, g, -1);
+	}
 	return ferror(f) ? -1 : 0;
 }

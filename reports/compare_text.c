@@ -1,5 +1,6 @@
 /* compare as plain text for a terminal: the runs, a count per class, then one block per case.
- * By default (only_changes) unchanged cases are left out and counted at the end. */
+ * The changed cases come first, in full; then one line per unchanged case (left out and only
+ * counted with only_changes). */
 #include "reports/compare.h"
 #include "lib/util.h"
 
@@ -100,14 +101,24 @@ int compare_write_text(FILE *f, const struct comparison *cmp, int only_changes)
 	fputc('\n', f);
 	write_counts(f, cmp);
 
-	for (size_t r = 0; r < cmp->nrows; r++)
-		if (!only_changes || cmp->rows[r].label != CHANGE_SAME)
-			write_row(f, cmp, &cmp->rows[r], width);
+	/* The changed cases in full, then one line per unchanged case. */
+	for (size_t k = 0; k < changed; k++)
+		write_row(f, cmp, &cmp->rows[cmp->order[k]], width);
 
 	if (!changed)
 		fprintf(f, "\nno changes: all %zu cases are the same in every run\n", cmp->nrows);
-	else if (only_changes && cmp->count[CHANGE_SAME])
-		fprintf(f, "\n%zu unchanged case%s not shown (--all shows them)\n",
+	if (only_changes && cmp->count[CHANGE_SAME] && changed)
+		fprintf(f, "\n%zu unchanged case%s not shown (--only-changes)\n",
 			cmp->count[CHANGE_SAME], cmp->count[CHANGE_SAME] == 1 ? "" : "s");
+	if (!only_changes && cmp->count[CHANGE_SAME]) {
+		fprintf(f, "\nunchanged (%zu):\n", cmp->count[CHANGE_SAME]);
+		for (size_t k = changed; k < cmp->nrows; k++) {
+			const struct compare_row *row = &cmp->rows[cmp->order[k]];
+			char *text = compare_cell_text(&row->cells[0]);
+			put(f, "same        %s", row->id);
+			put(f, "  %s\n", text);
+			free(text);
+		}
+	}
 	return ferror(f) ? -1 : 0;
 }

@@ -3,7 +3,12 @@
  * unique ids) and about types; tolerant about everything else: unknown keys are ignored and
  * optional fields may be absent or null, so reports of older and newer suite versions still load. */
 #include "reports/report.h"
+#include "lib/kversion.h"
 #include "lib/util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <jansson.h>
@@ -141,11 +146,19 @@ static int read_info(const struct reader *rd, const json_t *root, struct run_inf
 		 get_string(rd, kernel ? kernel : empty, "release", "kernel", &info->kernel_release) < 0 ||
 		 get_string(rd, kernel ? kernel : empty, "version", "kernel", &info->kernel_version) < 0 ||
 		 get_string(rd, kernel ? kernel : empty, "machine", "kernel", &info->machine) < 0 ||
+		 get_string(rd, kernel ? kernel : empty, "upstream", "kernel", &info->kernel_upstream) < 0 ||
 		 get_string(rd, root, "hostname", "", &info->hostname) < 0 ||
 		 get_string(rd, root, "started", "", &info->started) < 0 ||
 		 get_number(rd, root, "duration_s", "", &info->duration_s) < 0 ||
 		 get_kv(rd, root, "properties", "", &info->properties) < 0 ? -1 : 0;
 	json_decref(empty);
+	if (rc == 0 && !*info->kernel_upstream) {
+		/* Older reports: read it from the release and version strings, as the runner does. */
+		char up[64];
+		upstream_of_kernel(info->kernel_release, info->kernel_version, up, sizeof(up));
+		free(info->kernel_upstream);
+		info->kernel_upstream = xstrdup(up);
+	}
 	return rc;
 }
 
@@ -316,29 +329,73 @@ static int truncated(const json_error_t *e)
 	       strstr(e->text, "near end of file") != NULL;
 }
 
+/* A report is at most this big once decompressed: 40 times today's full report, and a bound on
+ * what a hostile .gz (a few KB that inflate to gigabytes) can cost. */
+#define REPORT_MAX ((size_t)256 << 20)
+
+/* The whole file, inflated when it is gzip (zlib passes other files through unchanged). */
+static int slurp(const struct reader *rd, int fd, struct buf *b)
+{
+	gzFile gz = gzdopen(fd, "rb");
+	char chunk[1 << 16];
+	int n, errnum;
+
+	if (!gz) {
+		close(fd);
+		return fail(rd, "cannot read: out of memory");
+	}
+	gzbuffer(gz, 1 << 17);
+	while ((n = gzread(gz, chunk, sizeof(chunk))) > 0) {
+		if (b->len + (size_t)n > REPORT_MAX) {
+			gzclose(gz);
+			return fail(rd, "larger than %zu MiB once decompressed, not a sockreuse report",
+				    REPORT_MAX >> 20);
+		}
+		buf_addn(b, chunk, (size_t)n);
+	}
+	const char *msg = gzerror(gz, &errnum);
+	if (n < 0 || errnum != Z_OK) {
+		/* zlib names the stream "<fd:N>: "; the path is already in the message. */
+		const char *why = errnum == Z_ERRNO ? strerror(errno) : msg;
+		if (strncmp(why, "<fd:", 4) == 0 && strstr(why, ": "))
+			why = strstr(why, ": ") + 2;
+		char *copy = xstrdup(why);
+		gzclose(gz);
+		fail(rd, "bad gzip stream (%s)", copy);
+		free(copy);
+		return -1;
+	}
+	gzclose(gz);
+	return 0;
+}
+
 int json_read(const char *path, struct report *out, char *err, size_t errlen)
 {
 	struct reader rd = { path, err, errlen };
+	struct buf text = { 0 };
 	struct stat st;
 	json_error_t jerr;
 	json_t *root;
-	FILE *f;
-	int rc;
+	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	f = fopen(path, "r");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return fail(&rd, "%s", strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
 		return fail(&rd, "%s", strerror(EISDIR));
 	}
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
-		fclose(f);
+	if (slurp(&rd, fd, &text) < 0) {
+		buf_free(&text);
+		return -1;
+	}
+	if (text.len == 0) {
+		buf_free(&text);
 		return fail(&rd, "empty file, not a sockreuse report");
 	}
-	root = json_loadf(f, 0, &jerr);
-	fclose(f);
+	root = json_loadb(text.s, text.len, 0, &jerr);
+	buf_free(&text);
 	if (!root)
 		return fail(&rd, "not JSON%s: %s at line %d column %d",
 			    truncated(&jerr) ? " (truncated)" : "", jerr.text, jerr.line, jerr.column);

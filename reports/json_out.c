@@ -133,7 +133,8 @@ int json_write(FILE *f, const struct report *r)
 	buf_add(&b, "{\n");
 	str_member(&b, 2, "release", r->info.kernel_release, 0);
 	str_member(&b, 2, "version", r->info.kernel_version, 0);
-	str_member(&b, 2, "machine", r->info.machine, 1);
+	str_member(&b, 2, "machine", r->info.machine, 0);
+	str_member(&b, 2, "upstream", r->info.kernel_upstream, 1);
 	indent(&b, 1);
 	buf_add(&b, "}");
 	end(&b, 0);

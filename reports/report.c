@@ -110,6 +110,7 @@ void report_free(struct report *r)
 	free(r->info.tool_version);
 	free(r->info.kernel_release);
 	free(r->info.kernel_version);
+	free(r->info.kernel_upstream);
 	free(r->info.machine);
 	free(r->info.hostname);
 	free(r->info.started);

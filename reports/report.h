@@ -35,6 +35,7 @@ struct run_info {
 	char *tool_version;
 	char *kernel_release;  /* uname -r */
 	char *kernel_version;  /* uname -v */
+	char *kernel_upstream; /* "6.1.192": the upstream version, which Debian's release hides */
 	char *machine;         /* uname -m */
 	char *hostname;
 	char *started;         /* ISO 8601 UTC, "2026-11-21T10:11:39Z" */
@@ -73,7 +74,8 @@ int json_write(FILE *f, const struct report *r);
 int report_write_file(const char *path, int (*writer)(FILE *, const struct report *),
 		      const struct report *r, char *err, size_t errlen);
 
-/* Reads a JSON report written by json_write (or by an older version of the tool).
+/* Reads a JSON report written by json_write (or by an older version of the tool), or a
+ * compact baseline; either may be gzip-compressed (.json.gz), read through zlib.
  * Returns 0, or -1 with a one-line message in err naming the problem. */
 int json_read(const char *path, struct report *out, char *err, size_t errlen);
 

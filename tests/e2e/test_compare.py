@@ -119,21 +119,82 @@ def test_only_changes_does_not_change_the_exit_code(pair, same_pair):
 
 # ---- text ----
 
-def test_text_shows_each_class(pair):
-    out = compare(*pair).stdout
+def test_text_shows_each_class_changed_first(pair):
+    out = compare(*pair, "--only-changes").stdout
     for id, cls in EXPECTED_CLASS.items():
         if cls == "same":
-            assert id not in out  # text shows only changes by default
+            assert id not in out
         else:
             assert re.search(rf"^{cls}\s+{re.escape(id)}$", out, re.M), (id, cls, out)
     assert "1 unchanged case not shown" in out
     assert "1 regression, 1 fix, 1 behaviour, 3 coverage; 1 same" in out
 
 
-def test_text_all_shows_unchanged(pair):
-    out = compare(*pair, "--all").stdout
-    assert re.search(r"^same\s+0101/kind=same$", out, re.M)
+@pytest.mark.parametrize("args", [(), ("--all",)])
+def test_text_default_and_all_show_unchanged_after_the_changes(pair, args):
+    out = compare(*pair, *args).stdout
+    assert re.search(r"^same\s+0101/kind=same\s+ok \(pass\)$", out, re.M)
     assert "not shown" not in out
+    assert out.index("0101/kind=same") > max(out.index(i) for i, c in EXPECTED_CLASS.items() if c != "same")
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html", "junit"])
+def test_default_scope_is_the_same_in_every_format(pair, fmt):
+    """Every case by default, in every format; --only-changes leaves the unchanged out."""
+    assert "0101/kind=same" in compare(*pair, "--format", fmt).stdout
+    assert "0101/kind=same" not in compare(*pair, "--format", fmt, "--only-changes").stdout
+
+
+def test_only_changes_with_all_is_a_usage_error(pair):
+    r = compare(*pair, "--only-changes", "--all")
+    assert r.returncode == 2 and "contradict" in r.stderr and r.stdout == ""
+
+
+def test_runs_are_ordered_by_upstream_version(tmp_path):
+    """6.6 after 6.1 and before 6.18 whatever the argument order (a shell glob puts 6.18
+    first); Debian's release hides the upstream version, its version string has it."""
+    runs = {
+        "a": report("6.18.4-amd64", [case("0001/a")]),
+        "b": report("6.1.0-57-cloud-amd64", [case("0001/a")],
+                    version="#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)"),
+        "c": report("6.6.9", [case("0001/a", observed="EADDRINUSE", expected="ok", status="fail")]),
+        "d": report("6.1.0-47-cloud-amd64", [case("0001/a")],
+                    version="#1 SMP PREEMPT_DYNAMIC Debian 6.1.170-3 (2026-01-01)"),
+    }
+    paths = [write(tmp_path / f"{k}.json", r) for k, r in runs.items()]
+    out = compare(*paths).stdout
+    order = [m.group(1) for m in re.finditer(r"^run \d+\s+(\S+)", out, re.M)]
+    assert order == ["6.1.0-47-cloud-amd64", "6.1.0-57-cloud-amd64", "6.6.9", "6.18.4-amd64"]
+    assert re.search(r"6\.6\.9\s+EADDRINUSE\s+fail\s+<- regression$", out, re.M)
+    out = compare(*paths, "--order", "args").stdout
+    order = [m.group(1) for m in re.finditer(r"^run \d+\s+(\S+)", out, re.M)]
+    assert order == ["6.18.4-amd64", "6.1.0-57-cloud-amd64", "6.6.9", "6.1.0-47-cloud-amd64"]
+    assert compare(*paths, "--order", "banana").returncode == 2
+
+
+def test_kernel_upstream_field_wins(tmp_path):
+    a = report("custom-a", [case("0001/a")])
+    a["kernel"]["upstream"] = "6.12.3"
+    b = report("custom-b", [case("0001/a")])
+    b["kernel"]["upstream"] = "6.1.9"
+    paths = [write(tmp_path / "a.json", a), write(tmp_path / "b.json", b)]
+    order = [m.group(1) for m in re.finditer(r"^run \d+\s+(\S+)", compare(*paths).stdout, re.M)]
+    assert order == ["custom-b", "custom-a"]
+
+
+def test_gzip_reports_are_read(tmp_path, pair):
+    import gzip
+    gz = tmp_path / "old.json.gz"
+    gz.write_bytes(gzip.compress(open(pair[0], "rb").read()))
+    assert compare(gz, pair[1]).stdout == compare(*pair).stdout.replace(pair[0], str(gz))
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(gz.read_bytes()[:len(gz.read_bytes()) // 2])
+    r = compare(cut, pair[1])
+    assert r.returncode == 2 and "bad gzip stream" in r.stderr and len(r.stderr.splitlines()) == 1
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b" " * (300 << 20), compresslevel=1))
+    r = compare(bomb, pair[1])
+    assert r.returncode == 2 and "once decompressed" in r.stderr
 
 
 def test_text_starts_with_run_identity(pair):
@@ -161,7 +222,7 @@ def test_three_runs(tmp_path):
         report("6.12.0", [case("0001/a"), case("0002/b")]),
     ]
     paths = [write(tmp_path / f"r{i}.json", r) for i, r in enumerate(runs)]
-    r = compare(*paths)
+    r = compare(*paths, "--only-changes")
     assert r.returncode == 1
     assert re.search(r"^regression\s+0001/a$", r.stdout, re.M)
     assert re.search(r"6\.6\.0\s+EADDRINUSE\s+fail\s+<- regression$", r.stdout, re.M)
@@ -246,38 +307,59 @@ def test_html_is_well_formed_and_self_contained(pair):
         if not isinstance(el.tag, str):
             continue
         assert el.tag not in ("script", "link", "img", "iframe", "object", "embed"), el.tag
-        for attr in ("src", "href", "srcset", "action", "style"):
+        for attr in ("src", "srcset", "action", "style"):
             assert attr not in el.attrib, (el.tag, attr)
+        assert el.get("href", "#").startswith("#"), el.get("href")   # in-page anchors only
     lowered = text.lower()
     for ref in ("http:", "https:", "url(", "@import", "//"):
         assert ref not in lowered, ref
     assert root.find("head/style") is not None
 
 
-def cells_by_case(root):
-    """{case id: [td of each run]} from the matrix."""
+def case_id(tr):
+    a = tr.find("td[@class='case']/a")
+    return "".join(a.itertext())
+
+
+def cells_by_case(root, table="changed"):
+    """{case id: [td of each run]} from the changed (or unchanged) cases' table."""
     out = {}
-    for tr in root.iterfind(".//table[@class='matrix']/tbody/tr"):
-        summary = tr.find("td/details/summary")
-        if summary is not None:
-            out[summary.text] = [td for td in tr.findall("td") if "cell" in (td.get("class") or "").split()]
+    for tr in root.iterfind(f".//table[@class='matrix {table}']/tbody/tr"):
+        out[case_id(tr)] = [td for td in tr.findall("td") if "cell" in (td.get("class") or "").split()]
     return out
 
 
 def test_html_highlights_changed_cells(pair):
     _, root = html_of(*pair)
     cells = cells_by_case(root)
-    assert set(cells) == set(EXPECTED_CLASS)
+    assert set(cells) == {i for i, c in EXPECTED_CLASS.items() if c != "same"}
+    assert set(cells_by_case(root, "same")) == {"0101/kind=same"}
     for id, cls in EXPECTED_CLASS.items():
+        if cls == "same":
+            continue
         old, new = cells[id]
         assert "chg" not in old.get("class").split()
         classes = new.get("class").split()
-        if cls == "same":
-            assert "chg" not in classes
-        else:
-            assert "chg" in classes and f"chg-{cls}" in classes, (id, classes)
-    assert cells["0103/kind=regression"][1].text == "EADDRINUSE"
+        assert "chg" in classes and f"chg-{cls}" in classes, (id, classes)
+    assert cells["0103/kind=regression"][1].find("span[@class='out']").text == "EADDRINUSE"
     assert "expected ok" in cells["0103/kind=regression"][1].get("title")
+
+
+def test_html_changed_rows_come_first_with_each_kernels_why(pair):
+    text, root = html_of(*pair)
+    assert text.index('id="changed"') < text.index('id="unchanged"')
+    assert text.index("0103/kind=regression") < text.index("0101/kind=same")
+    cells = cells_by_case(root)
+    old, new = cells["0102/kind=behaviour"]
+    assert old.find("span[@class='why']").text == "expects EADDRINUSE: Because of 0102/kind=behaviour."
+    assert new.find("span[@class='why']").text == "expects ok: Because of 0102/kind=behaviour."
+    # unchanged cases fold per family, each family an anchor of the index
+    fams = root.findall(".//details[@class='family']")
+    assert [f.find("summary").text.split(" ")[0] for f in fams] == ["bind"]
+    links = {a.get("href") for a in root.iterfind(".//nav/a")}
+    assert {"#changed", "#unchanged", "#" + fams[0].get("id")} <= links
+    for tr in root.iterfind(".//table[@class='matrix changed']/tbody/tr"):
+        assert tr.find("td[@class='case']/a").get("href") == "#" + tr.get("id")
 
 
 def test_html_summary_legend_and_columns(pair):
@@ -290,34 +372,30 @@ def test_html_summary_legend_and_columns(pair):
     colours = {c: re.search(rf"\.chg-{c}\{{background:(#[0-9a-f]+)", style).group(1)
                for c in ("regression", "fix", "behaviour", "coverage")}
     assert len(set(colours.values())) == 4
-    heads = [th.text for th in root.iterfind(".//table[@class='matrix']/thead/tr/th")]
-    assert heads == ["case", OLD, NEW, "change", "params"]
-    groups = [th.text for th in root.iterfind(".//table[@class='matrix']/tbody/tr[@class='group']/th")]
-    assert [g.split(" ")[0] for g in groups] == ["bind", "connect"]
+    heads = [th.text for th in root.iterfind(".//table[@class='matrix changed']/thead/tr/th")]
+    assert heads == ["case", "change", OLD, NEW, "params"]
     runs = root.find(".//table[@class='runs']")
     text = etree.tostring(runs, encoding="unicode")
     for s in (OLD, NEW, "old-host", "new-host", "0.1.0", "2026-11-22T08:00:00Z", "x86_64"):
         assert s in text
 
 
-def test_html_case_details_on_expand(pair):
+def test_html_case_title_and_what_changed(pair):
     _, root = html_of(*pair)
-    for details in root.iterfind(".//td[@class='case']/details"):
-        if details.find("summary").text == "0102/kind=behaviour":
-            terms = {dt.text: dt.getnext().text for dt in details.iterfind("dl/dt")}
-            assert terms["title"] == "Case 0102/kind=behaviour"
-            assert terms["rationale"] == "Because of 0102/kind=behaviour."
-            assert terms["expected"] == f"{OLD}: EADDRINUSE; {NEW}: ok"
-            assert terms["what changed"].startswith("behaviour: EADDRINUSE (pass)")
+    for tr in root.iterfind(".//table[@class='matrix changed']/tbody/tr"):
+        if case_id(tr) == "0102/kind=behaviour":
+            notes = [s.text for s in tr.findall("td[@class='case']/span")]
+            assert notes[0] == "Case 0102/kind=behaviour"
+            assert notes[1].startswith("behaviour: EADDRINUSE (pass)")
             break
     else:
-        pytest.fail("no details for 0102/kind=behaviour")
+        pytest.fail("no row for 0102/kind=behaviour")
 
 
 def test_html_only_changes(pair):
-    _, root = html_of(*pair, "--only-changes")
+    text, root = html_of(*pair, "--only-changes")
     cells = cells_by_case(root)
-    assert "0101/kind=same" not in cells
+    assert "0101/kind=same" not in text
     assert "0103/kind=regression" in cells
 
 
