@@ -115,7 +115,12 @@ def test_json_report(real_files, listed):
     doc = load_json(paths["json"])
     assert doc["tool"] == {"name": "sockreuse", "version": makefile_version()}
     u = os.uname()
-    assert doc["kernel"] == {"release": u.release, "version": u.version, "machine": u.machine}
+    # Debian's release hides the upstream version; its version string ("Debian 6.1.192-3") has it.
+    m = re.search(r"Debian ([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", u.version) or \
+        re.match(r"([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", u.release)
+    upstream = "%s.%s.%s" % (m.group(1), m.group(2), m.group(3) or "0")
+    assert doc["kernel"] == {"release": u.release, "version": u.version, "machine": u.machine,
+                             "upstream": upstream}
     assert doc["interrupted"] is False
     assert doc["summary"]["total"] == len(listed)
     assert all(any(fnmatch.fnmatchcase(c["id"], g) for g in SUBSET) for c in doc["cases"])
