@@ -405,6 +405,15 @@ static int apply_sysctls(struct exec_ctx *x, struct run_outcome *out)
 	return 0;
 }
 
+#define ORPHAN_RETRIES_SYSCTL "net.ipv4.tcp_orphan_retries"
+
+void case_prepare(void)
+{
+	/* The runner's own sysctl writes pass the same guard as a case's: ask the kernel once,
+	 * before the cases fork, so that no case has to. */
+	sysctl_netns_local(ORPHAN_RETRIES_SYSCTL, NULL, 0);
+}
+
 /* Orphaned connections (FIN_WAIT1, CLOSING, LAST_ACK towards a dropped direction) keep
  * retransmitting after the case, and each pins its namespace until it gives up, minutes
  * later. Once the outcome is known, one retry is all they get: they die at their next
@@ -416,7 +425,7 @@ static void release_orphans(struct exec_ctx *x)
 		return;
 	for (int h = HOST_A; h <= (x->topo.kind == TOPO_PAIR ? HOST_B : HOST_A); h++)
 		if (ctx_enter(x, h) == STEP_OK)
-			sysctl_write(x->origin, "net.ipv4.tcp_orphan_retries", "1", NULL, 0);
+			sysctl_write(x->origin, ORPHAN_RETRIES_SYSCTL, "1", NULL, 0);
 }
 
 void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out)

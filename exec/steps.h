@@ -21,6 +21,9 @@ struct run_outcome {
 	struct kvlist facts;
 };
 
+/* Once per run, before cases fork: what every case would otherwise ask the kernel itself. */
+void case_prepare(void);
+
 /* Runs one case in the current process, which must already be in a private network
  * namespace (the scheduler unshared it). origin is the runner's own namespace. */
 void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out);

@@ -86,6 +86,11 @@ int topo_blackhole_unassigned(const struct topo *t, int h, char *err, size_t err
  * Both return -ENOENT when the kernel has no such sysctl. */
 int sysctl_read(const char *name, char *val, size_t vallen, char *err, size_t errlen);
 int sysctl_write(const struct ns_id *origin, const char *name, const char *val, char *err, size_t errlen);
+/* Does the sysctl belong to a network namespace, as the kernel decides (netns/sysctl.c says
+ * how it is asked)? 1 when it does, or is absent from this kernel; -EPERM, with a message,
+ * when it does not or the kernel cannot be asked. Asked once per name and run: callers ask
+ * before cases fork. sysctl_write refuses every other sysctl. */
+int sysctl_netns_local(const char *name, char *err, size_t errlen);
 
 /* sock_diag: the TCP sockets of the current namespace whose local port is `port` (and, when
  * rport is non-zero, whose remote port is rport), any state including TIME_WAIT and request

@@ -3,6 +3,7 @@
 #include "parse/casefile.h"
 #include "parse/verbs_spec.h"
 #include "lib/util.h"
+#include "netns/netns.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -124,6 +125,16 @@ static int is_name(const char *s)
 		return 0;
 	for (; *s; s++)
 		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int is_sysctl_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.' || *s == '-'))
 			return 0;
 	return 1;
 }
@@ -350,6 +361,8 @@ static int add_step(struct parser *p, struct steplist *sl, const struct line *l)
 	int bad;
 	if (verb_check(v, s->argc, s->argv, true, &bad, m, sizeof(m)) < 0)
 		return fail(p, l->no, bad ? l->tok[bad].col : l->tok[0].col, "%s", m);
+	if (v->writes_sysctl && sysctl_netns_local(v->writes_sysctl, m, sizeof(m)) < 0)
+		return fail(p, l->no, l->tok[0].col, "%s: %s", v->name, m);
 	if (n < l->ntok)
 		return parse_conds(p, l, n + 1, &s->when);
 	return 0;
@@ -446,11 +459,15 @@ static int parse_directive(struct parser *p, const struct line *l)
 		/* A sysctl value may be several words ("32768 60999"); a param is one word. */
 		if (d[0] == 'p' && l->ntok > 3)
 			return fail(p, l->no, l->tok[3].col, "unexpected '%s': one name and one value", l->tok[3].s);
-		if (!is_name(l->tok[1].s))
+		/* Sysctl names may hold '-' (fs.file-max); the kernel decides which are the case's. */
+		if (d[0] == 'p' ? !is_name(l->tok[1].s) : !is_sysctl_name(l->tok[1].s))
 			return fail(p, l->no, l->tok[1].col, "'%s' is not a name", l->tok[1].s);
 		struct kvlist *dst = d[0] == 'p' ? &cf->params : &cf->sysctls;
 		if (kv_get(dst, l->tok[1].s))
 			return fail(p, l->no, l->tok[1].col, "%s '%s' is given twice", d, l->tok[1].s);
+		char m[400];
+		if (d[0] == 's' && sysctl_netns_local(l->tok[1].s, m, sizeof(m)) < 0)
+			return fail(p, l->no, l->tok[1].col, "%s", m);
 		char *val = rest_of_value(l, 2);
 		kv_set(dst, l->tok[1].s, val);
 		free(val);

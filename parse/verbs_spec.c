@@ -1,6 +1,7 @@
 /* The verbs of the step language and what their arguments may be. */
 #include "parse/verbs_spec.h"
 #include "lib/util.h"
+#include "netns/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -307,7 +308,7 @@ static int arg_ok(const struct arg_spec *a, const char *w, const char *prev, cha
 				return snprintf(err, errlen, "'%s' is not a sysctl name", w), -1;
 		if (!*w || w[0] == '.' || w[0] == '/' || strstr(w, ".."))
 			return snprintf(err, errlen, "'%s' is not a sysctl name", w), -1;
-		return 0;
+		return sysctl_netns_local(w, err, errlen) < 0 ? -1 : 0;
 	case ARG_TEXT:
 	case ARG_END:
 		return 0;

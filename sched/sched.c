@@ -215,6 +215,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 	struct pollfd *pfd = xcalloc((size_t)nslots + 1, sizeof(*pfd));
 	size_t *order = run_order(p);
 	sigset_t oldmask;
+	case_prepare();
 	int sfd = stop_signal_fd(&oldmask);
 	if (sfd < 0) {
 		snprintf(err, errlen, "signalfd: %s", strerror(errno));

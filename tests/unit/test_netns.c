@@ -274,6 +274,35 @@ START_TEST(sysctl_rejects_bad_input)
 }
 END_TEST
 
+/* The guard asks the kernel which sysctls a network namespace owns, not the name. In a
+ * private UTS namespace too: kernel.hostname is that namespace's, so a guard that let the
+ * write through would rename nothing but this test's own namespace. */
+START_TEST(sysctl_write_refuses_what_no_network_namespace_owns)
+{
+	char before[256], after[256], err[400] = "";
+	ck_assert_msg(unshare(CLONE_NEWUTS) == 0, "unshare(CLONE_NEWUTS): %s", strerror(errno));
+	ck_assert_int_eq(sethostname("sr-unit", 7), 0);
+	/* The answers as the runner gets them when it loads cases, from its own namespace. */
+	ck_assert_int_eq(sysctl_netns_local("vm.swappiness", err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(sysctl_netns_local("net.core.rmem_max", err, sizeof(err)), -EPERM);
+	/* net.ipv4.tcp_mem is init_net's only: absent from any other namespace */
+	ck_assert_int_eq(sysctl_netns_local("net.ipv4.tcp_mem", err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(sysctl_netns_local("net.ipv4.tcp_tw_reuse", err, sizeof(err)), 1);
+	/* per namespace, though hidden from namespaces of unprivileged users */
+	ck_assert_int_eq(sysctl_netns_local("net.core.somaxconn", err, sizeof(err)), 1);
+	ck_assert_int_eq(sysctl_netns_local("net.ipv4.conf.lo.forwarding", err, sizeof(err)), 1);
+	struct ns_id origin = enter_private();
+	ck_assert_int_eq(gethostname(before, sizeof(before)), 0);
+	ck_assert_int_eq(sysctl_write(&origin, "kernel.hostname", "renamed", err, sizeof(err)), -EPERM);
+	ck_assert_msg(strstr(err, "kernel.hostname") && strstr(err, "namespace"), "%s", err);
+	ck_assert_int_eq(gethostname(after, sizeof(after)), 0);
+	ck_assert_str_eq(after, "sr-unit");
+	ck_assert_str_eq(before, after);
+	/* Asked again, from inside a case's namespace: the same answer, from the cache. */
+	ck_assert_int_eq(sysctl_netns_local("net.ipv4.tcp_mem", err, sizeof(err)), -EPERM);
+}
+END_TEST
+
 /* ---- loopback ---- */
 
 START_TEST(loopback_addresses_accept_connections)
@@ -596,6 +625,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(sysctl, sysctl_write_then_read_in_private_ns);
 	tcase_add_test(sysctl, sysctl_missing_is_enoent);
 	tcase_add_test(sysctl, sysctl_rejects_bad_input);
+	tcase_add_test(sysctl, sysctl_write_refuses_what_no_network_namespace_owns);
 	tcase_add_test(loop, loopback_addresses_accept_connections);
 	tcase_add_test(loop, loopback_has_no_wire_control);
 	tcase_add_test(pair, pair_hosts_are_separate_namespaces);
