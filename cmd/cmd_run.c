@@ -67,7 +67,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
-	char *end;
+	long n;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -79,25 +79,25 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			strv_push(&o->exclude, &o->nexclude, optarg);
 			break;
 		case 'j':
-			o->jobs = (int)strtol(optarg, &end, 10);
-			if (*end || o->jobs < 1 || o->jobs > 256) {
+			if (parse_long(optarg, 1, 256, &n) < 0) {
 				fprintf(stderr, "sockreuse run: -j takes a number from 1 to 256, got '%s'\n", optarg);
 				return -1;
 			}
+			o->jobs = (int)n;
 			break;
 		case 't':
-			o->timeout_s = strtod(optarg, &end);
-			if (*end || o->timeout_s <= 0) {
-				fprintf(stderr, "sockreuse run: --timeout takes a positive number of seconds, got '%s'\n", optarg);
+			if (parse_double(optarg, TIMEOUT_MIN_S, TIMEOUT_MAX_S, &o->timeout_s) < 0) {
+				fprintf(stderr, "sockreuse run: --timeout takes seconds from %g to %g, got '%s'\n", TIMEOUT_MIN_S,
+					TIMEOUT_MAX_S, optarg);
 				return -1;
 			}
 			break;
 		case 'r':
-			o->repeat = (int)strtol(optarg, &end, 10);
-			if (*end || o->repeat < 1 || o->repeat > 100000) {
-				fprintf(stderr, "sockreuse run: --repeat takes a positive number, got '%s'\n", optarg);
+			if (parse_long(optarg, 1, 100000, &n) < 0) {
+				fprintf(stderr, "sockreuse run: --repeat takes a number from 1 to 100000, got '%s'\n", optarg);
 				return -1;
 			}
+			o->repeat = (int)n;
 			break;
 		case 'T': o->tap = optarg; break;
 		case 'J': o->junit = optarg; break;

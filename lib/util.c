@@ -1,5 +1,7 @@
 #include "lib/util.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +107,64 @@ void buf_free(struct buf *b)
 	free(b->s);
 	b->s = NULL;
 	b->len = b->cap = 0;
+}
+
+long utf8_decode(const char *s, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c = u[0];
+	size_t n;
+	long cp, min;
+
+	*len = 1;
+	if (c < 0x80)
+		return c;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2, cp = c & 0x1F, min = 0x80;
+	} else if ((c & 0xF0) == 0xE0) {
+		n = 3, cp = c & 0x0F, min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return -1;
+	}
+	/* The NUL terminator fails the continuation test, so a truncated sequence at the end of
+	 * the string is caught here without knowing the string's length. */
+	for (size_t i = 1; i < n; i++) {
+		if ((u[i] & 0xC0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (u[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	if (!((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
+		return -1;  /* strtol would skip blanks and take a '+' */
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	if (out)
+		*out = v;
+	return 0;
+}
+
+int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!*s || strspn(s, "0123456789.eE+-") != strlen(s))
+		return -1;  /* nan, inf, hex floats, blanks */
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || end == s || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	if (out)
+		*out = v;
+	return 0;
 }

@@ -14,8 +14,19 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends s (not copied) to the array *v of *n strings. */
 void strv_push(char ***v, size_t *n, char *s);
 
+/* Parses all of s as a decimal integer from lo to hi. 0, or -1 (nothing is stored). */
+int parse_long(const char *s, long lo, long hi, long *out);
+/* Parses all of s as a finite decimal number from lo to hi: no nan, inf, hex, overflow
+ * (1e999) or underflow, no blanks. 0, or -1 (nothing is stored). */
+int parse_double(const char *s, double lo, double hi, double *out);
+
 /* Monotonic clock in milliseconds. */
 double now_ms(void);
+
+/* Decodes the UTF-8 sequence at s (a NUL-terminated string, s[0] != '\0'). Returns the code
+ * point and sets *len to its length in bytes; returns -1 with *len = 1 when s[0] does not
+ * start a well-formed shortest-form sequence of a Unicode scalar value (RFC 3629). */
+long utf8_decode(const char *s, size_t *len);
 
 /* A growable string buffer. */
 struct buf {

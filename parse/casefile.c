@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 struct token {
 	char *s;
@@ -24,7 +27,7 @@ struct line {
 	int no;            /* 1-based */
 	int indent;        /* leading blanks */
 	struct token *tok;
-	size_t ntok;
+	size_t ntok, cap;
 };
 
 enum block { BLK_NONE, BLK_ABOUT, BLK_SETUP, BLK_TEST, BLK_EXPECT };
@@ -56,7 +59,7 @@ static void tokenize(struct line *l)
 {
 	size_t i = 0;
 	l->tok = NULL;
-	l->ntok = 0;
+	l->ntok = l->cap = 0;
 	l->code_len = l->len;
 	while (i < l->len) {
 		while (i < l->len && isspace((unsigned char)l->text[i]))
@@ -73,7 +76,10 @@ static void tokenize(struct line *l)
 		}
 		while (i < l->len && !isspace((unsigned char)l->text[i]))
 			i++;
-		l->tok = xrealloc(l->tok, (l->ntok + 1) * sizeof(*l->tok));
+		if (l->ntok == l->cap) {  /* doubling: a line may hold 10^5 words */
+			l->cap = l->cap ? 2 * l->cap : 16;
+			l->tok = xrealloc(l->tok, l->cap * sizeof(*l->tok));
+		}
 		l->tok[l->ntok].s = xstrndup(l->text + start, i - start);
 		l->tok[l->ntok].col = (int)start + 1;
 		l->ntok++;
@@ -127,6 +133,30 @@ static int is_name(const char *s)
 		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.'))
 			return 0;
 	return 1;
+}
+
+/* X.Y or X.Y.Z, each part a number the kernel's own version code can hold (LINUX_VERSION_CODE
+ * has 8 bits for the first two, Debian's patch levels pass 255: 16 bits for the third). */
+static int is_kernel_version(const char *s)
+{
+	static const long max[] = { 255, 255, 65535 };
+	int parts = 0;
+	for (;;) {
+		char digits[8];
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n >= sizeof(digits) || parts == 3)
+			return 0;
+		memcpy(digits, s, n);
+		digits[n] = '\0';
+		if (parse_long(digits, 0, max[parts], NULL) < 0)
+			return 0;
+		parts++;
+		s += n;
+		if (*s == '\0')
+			return parts >= 2;
+		if (*s++ != '.')
+			return 0;
+	}
 }
 
 static int is_sysctl_name(const char *s)
@@ -184,12 +214,8 @@ static int parse_cond(struct parser *p, const struct line *l, const struct token
 		if (strcmp(c->key, "kernel") == 0 && (c->op == COND_EQ || c->op == COND_NE))
 			return fail(p, l->no, t->col, "compare the kernel with >= or <, e.g. kernel>=6.14");
 		c->vals = split_alternatives(val, &c->nvals);
-		if (strcmp(c->key, "kernel") == 0) {
-			unsigned a, b;
-			char extra;
-			if (c->nvals != 1 || sscanf(c->vals[0], "%u.%u%c", &a, &b, &extra) != 2)
-				return fail(p, l->no, t->col, "expected a kernel version like 6.14, got '%s'", val);
-		}
+		if (strcmp(c->key, "kernel") == 0 && (c->nvals != 1 || !is_kernel_version(c->vals[0])))
+			return fail(p, l->no, t->col, "expected a kernel version like 6.14 or 6.1.120, got '%s'", val);
 		return 0;
 	}
 	return fail(p, l->no, t->col, "expected a condition (name=value, name!=value, kernel>=X.Y, kernel<X.Y), got '%s'",
@@ -232,9 +258,45 @@ static int parse_number(struct parser *p, const struct line *l)
 	base = base ? base + 1 : p->path;
 	if (strncmp(base, t->s, 4) != 0)
 		return fail(p, l->no, t->col, "case number %s does not match the file name %s", t->s, base);
+	if (l->ntok > 2)
+		return fail(p, l->no, l->tok[2].col, "unexpected '%s': 'case' takes the number only", l->tok[2].s);
 	p->cf->number = (int)n;
+	p->cf->number_pos = (struct srcpos){ l->no, t->col };
 	p->saw_case = 1;
 	return 0;
+}
+
+/* A file's matrix has at most this many cells (before exclusions). The largest in the suite
+ * (0201) has 1,920; each cell becomes a case instance of a few KiB, so the cap keeps what one
+ * file can make the planner hold to a few hundred MiB and about a second of loading. */
+#define MATRIX_MAX_CELLS 100000
+
+struct value_at {
+	const char *s;
+	size_t i;
+};
+
+static int by_value_then_place(const void *a, const void *b)
+{
+	const struct value_at *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The index of the first value that repeats an earlier one, or n: sorted, not compared
+ * pairwise, so that a line of 150,000 values is checked in O(n log n). */
+static size_t first_repeat(char *const *v, size_t n)
+{
+	struct value_at *s = xcalloc(n ? n : 1, sizeof(*s));
+	size_t first = n;
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct value_at){ v[i], i };
+	qsort(s, n, sizeof(*s), by_value_then_place);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(s[i - 1].s, s[i].s) == 0 && s[i].i < first)
+			first = s[i].i;
+	free(s);
+	return first;
 }
 
 static int parse_axis(struct parser *p, const struct line *l)
@@ -248,6 +310,9 @@ static int parse_axis(struct parser *p, const struct line *l)
 		if (strcmp(cf->axes[i].name, l->tok[1].s) == 0)
 			return fail(p, l->no, l->tok[1].col, "matrix '%s' is declared twice (first at line %d)",
 				    l->tok[1].s, cf->axes[i].pos.line);
+	if (kv_get(&cf->params, l->tok[1].s))
+		return fail(p, l->no, l->tok[1].col, "matrix '%s' has the name of a param: a name is one or the other",
+			    l->tok[1].s);
 	cf->axes = xrealloc(cf->axes, (cf->naxes + 1) * sizeof(*cf->axes));
 	struct axis *a = &cf->axes[cf->naxes++];
 	a->name = xstrdup(l->tok[1].s);
@@ -259,10 +324,19 @@ static int parse_axis(struct parser *p, const struct line *l)
 		for (const char *c = t->s; *c; c++)
 			if (*c == '/' || *c == '{' || *c == '}' || *c == '|' || *c == '=')
 				return fail(p, l->no, t->col, "matrix value '%s' may not contain '%c'", t->s, *c);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(a->vals[j], t->s) == 0)
-				return fail(p, l->no, t->col, "matrix value '%s' is listed twice", t->s);
 		a->vals[i] = xstrdup(t->s);
+	}
+	size_t twice = first_repeat(a->vals, a->nvals);
+	if (twice < a->nvals)
+		return fail(p, l->no, l->tok[twice + 2].col, "matrix value '%s' is listed twice", a->vals[twice]);
+	/* The cells of the file so far: every axis multiplies them. */
+	size_t cells = 1;
+	for (size_t i = 0; i < cf->naxes; i++) {
+		if (cf->axes[i].nvals > MATRIX_MAX_CELLS / cells)
+			return fail(p, l->no, l->tok[1].col,
+				    "the matrix has more than %d cells with '%s': split the scenario into several files",
+				    MATRIX_MAX_CELLS, a->name);
+		cells *= cf->axes[i].nvals;
 	}
 	return 0;
 }
@@ -413,8 +487,10 @@ static int parse_directive(struct parser *p, const struct line *l)
 			return -1;
 		return parse_number(p, l);
 	}
-	if (strcmp(d, "title") == 0)
+	if (strcmp(d, "title") == 0) {
+		cf->title_pos = (struct srcpos){ l->no, l->ntok > 1 ? l->tok[1].col : 1 };
 		return set_text_once(p, l, &cf->title);
+	}
 	if (strcmp(d, "group") == 0) {
 		if (need_args(p, l, 1, "a name") < 0 || set_text_once(p, l, &cf->group) < 0)
 			return -1;
@@ -425,6 +501,7 @@ static int parse_directive(struct parser *p, const struct line *l)
 	if (strcmp(d, "topology") == 0) {
 		if (need_args(p, l, 1, "loopback, pair or {var}") < 0 || set_text_once(p, l, &cf->topology) < 0)
 			return -1;
+		cf->topology_pos = (struct srcpos){ l->no, l->tok[1].col };
 		if (strcmp(cf->topology, "loopback") && strcmp(cf->topology, "pair") && cf->topology[0] != '{')
 			return fail(p, l->no, l->tok[1].col, "expected topology loopback or pair, got '%s'", cf->topology);
 		return 0;
@@ -436,12 +513,15 @@ static int parse_directive(struct parser *p, const struct line *l)
 		return 0;
 	}
 	if (strcmp(d, "timeout") == 0) {
-		char *end;
 		if (need_args(p, l, 1, "seconds") < 0)
 			return -1;
-		cf->timeout_s = strtod(l->tok[1].s, &end);
-		if (*end || cf->timeout_s <= 0)
-			return fail(p, l->no, l->tok[1].col, "expected a positive number of seconds, got '%s'", l->tok[1].s);
+		if (cf->timeout_s)
+			return fail(p, l->no, 1, "'timeout' is given twice");
+		if (parse_double(l->tok[1].s, TIMEOUT_MIN_S, TIMEOUT_MAX_S, &cf->timeout_s) < 0)
+			return fail(p, l->no, l->tok[1].col, "expected a positive number of seconds from %g to %g, got '%s'",
+				    TIMEOUT_MIN_S, TIMEOUT_MAX_S, l->tok[1].s);
+		if (l->ntok > 2)
+			return fail(p, l->no, l->tok[2].col, "unexpected '%s': 'timeout' takes one number", l->tok[2].s);
 		return 0;
 	}
 	if (strcmp(d, "matrix") == 0)
@@ -468,6 +548,16 @@ static int parse_directive(struct parser *p, const struct line *l)
 		char m[400];
 		if (d[0] == 's' && sysctl_netns_local(l->tok[1].s, m, sizeof(m)) < 0)
 			return fail(p, l->no, l->tok[1].col, "%s", m);
+		if (d[0] == 'p') {
+			for (size_t i = 0; i < cf->naxes; i++)
+				if (strcmp(cf->axes[i].name, l->tok[1].s) == 0)
+					return fail(p, l->no, l->tok[1].col,
+						    "param '%s' shadows the matrix '%s' of line %d: a name is one or the other",
+						    l->tok[1].s, l->tok[1].s, cf->axes[i].pos.line);
+		}
+		struct srcpos **pos = d[0] == 'p' ? &cf->param_pos : &cf->sysctl_pos;
+		*pos = xrealloc(*pos, (dst->n + 1) * sizeof(**pos));
+		(*pos)[dst->n] = (struct srcpos){ l->no, l->tok[1].col };
 		char *val = rest_of_value(l, 2);
 		kv_set(dst, l->tok[1].s, val);
 		free(val);
@@ -539,12 +629,22 @@ int casefile_parse(const char *path, const char *text, struct case_file *out, ch
 		if (len && s[len - 1] == '\r')
 			l.len--;
 		for (size_t i = 0; i < l.len; i++) {
+			size_t n;
 			if (s[i] == '\t' || s[i] == ' ')
 				continue;
 			if (iscntrl((unsigned char)s[i])) {
 				rc = fail(&p, no, (int)i + 1, "control character 0x%02x in the text", (unsigned char)s[i]);
 				break;
 			}
+			/* Ids and reports carry the file's words: bytes that are no UTF-8 would turn
+			 * into U+FFFD there, and two different values into one id. */
+			if ((unsigned char)s[i] >= 0x80 && utf8_decode(s + i, &n) < 0) {
+				rc = fail(&p, no, (int)i + 1, "byte 0x%02x is not UTF-8: a case file is UTF-8 text",
+					  (unsigned char)s[i]);
+				break;
+			}
+			if ((unsigned char)s[i] >= 0x80)
+				i += n - 1;
 		}
 		if (rc)
 			break;
@@ -563,32 +663,80 @@ int casefile_parse(const char *path, const char *text, struct case_file *out, ch
 	return rc;
 }
 
+/* A case file is a regular file of at most this size: the largest in the suite is a few
+ * KiB, and whatever is bigger (or never ends, like /dev/zero) is no case file. */
+#define CASEFILE_MAX_BYTES (1024 * 1024)
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+	     : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+static int load_fail(struct case_file *out, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int load_fail(struct case_file *out, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
 int casefile_load(const char *path, struct case_file *out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		memset(out, 0, sizeof(*out));
-		return -1;
+	struct stat st;
+	/* Look before opening: opening a FIFO blocks, and opening a device may do something. */
+	if (stat(path, &st) < 0)
+		return load_fail(out, err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return load_fail(out, err, errlen, "%s: %s, not a case file (a regular file)", path, file_kind(st.st_mode));
+	/* Non-blocking and no controlling tty, in case it was replaced since. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return load_fail(out, err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return load_fail(out, err, errlen, "%s: %s, not a case file (a regular file)", path, file_kind(st.st_mode));
+	}
+	if (st.st_size > CASEFILE_MAX_BYTES) {
+		close(fd);
+		return load_fail(out, err, errlen, "%s: %lld bytes: a case file may have at most %d", path,
+				 (long long)st.st_size, CASEFILE_MAX_BYTES);
 	}
 	struct buf b = { 0 };
 	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_addn(&b, chunk, n);
-	int bad = ferror(f), e = errno;
-	fclose(f);
-	if (bad) {
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		buf_free(&b);
-		memset(out, 0, sizeof(*out));
-		return -1;
+	ssize_t n;
+	/* Read one byte past the limit: a file that grew since fstat is refused too. */
+	while (b.len <= CASEFILE_MAX_BYTES && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			return load_fail(out, err, errlen, "%s: %s", path, strerror(e));
+		}
+		buf_addn(&b, chunk, (size_t)n);
 	}
-	if (b.len && memchr(b.s, '\0', b.len)) {
-		snprintf(err, errlen, "%s:1:1: not a text file (NUL byte)", path);
+	close(fd);
+	if (b.len > CASEFILE_MAX_BYTES) {
 		buf_free(&b);
-		memset(out, 0, sizeof(*out));
-		return -1;
+		return load_fail(out, err, errlen, "%s: more than %d bytes: too big for a case file", path,
+				 CASEFILE_MAX_BYTES);
+	}
+	const char *nul = b.len ? memchr(b.s, '\0', b.len) : NULL;
+	if (nul) {
+		int line = 1;
+		const char *bol = b.s;
+		for (const char *c = b.s; c < nul; c++)
+			if (*c == '\n')
+				line++, bol = c + 1;
+		buf_free(&b);
+		return load_fail(out, err, errlen, "%s:%d:%d: not a text file (NUL byte)", path, line, (int)(nul - bol) + 1);
 	}
 	int rc = casefile_parse(path, b.s ? b.s : "", out, err, errlen);
 	buf_free(&b);
@@ -637,6 +785,8 @@ void casefile_free(struct case_file *cf)
 	free(cf->excludes);
 	kv_free(&cf->params);
 	kv_free(&cf->sysctls);
+	free(cf->param_pos);
+	free(cf->sysctl_pos);
 	for (size_t i = 0; i < cf->nlets; i++) {
 		free(cf->lets[i].name);
 		free(cf->lets[i].value);

@@ -87,7 +87,15 @@ struct case_file {
 	struct steplist setup, test;
 	struct expect_rule *expects;
 	size_t nexpects;
+	/* Where things were written, for messages about them once the plan fills them in. */
+	struct srcpos number_pos, title_pos, topology_pos;
+	struct srcpos *param_pos, *sysctl_pos;  /* one per entry of params, sysctls */
 };
+
+/* The range of a case's timeout, in seconds, in a case file and on the command line: a
+ * case needs a few milliseconds at least, and an hour is far beyond any scenario. */
+#define TIMEOUT_MIN_S 0.1
+#define TIMEOUT_MAX_S 3600.0
 
 /* Parses text (the contents of path). Returns 0, or -1 with "path:line:col: message" in err. */
 int casefile_parse(const char *path, const char *text, struct case_file *out, char *err, size_t errlen);

@@ -163,14 +163,7 @@ const struct arg_spec *verb_arg_spec(const struct verb_spec *v, int argc, char *
 
 static int num_in(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
-		return -1;
-	if (out)
-		*out = v;
-	return 0;
+	return parse_long(s, lo, hi, out);
 }
 
 static int range_ok(const char *s, long lo_min)

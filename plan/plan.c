@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,23 @@ static void steplist_free(struct steplist *sl)
 	free(sl->v);
 }
 
-static int pos_fail(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *msg)
+static int pos_failf(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int pos_failf(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *fmt, ...)
 {
 	char m[512];
-	snprintf(m, sizeof(m), "%s", msg);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
 	snprintf(err, errlen, "%s:%d:%d: %s", cf->path, pos.line, pos.col, m);
 	return -1;
+}
+
+static int pos_fail(const struct case_file *cf, struct srcpos pos, char *err, size_t errlen, const char *msg)
+{
+	return pos_failf(cf, pos, err, errlen, "%s", msg);
 }
 
 /* A name a condition may test: a matrix axis, a param, a let, a sysctl.<name>, a built-in. */
@@ -98,8 +110,33 @@ static int check_static_conds(const struct case_file *cf, const struct condlist 
 	return 0;
 }
 
+/* A condition on a matrix axis names values of that axis: any other never holds, and an
+ * exclude or a rule that can never hold is a mistake the file should not keep. */
+static int check_axis_values(const struct case_file *cf, const struct condlist *cl, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct cond *c = &cl->v[i];
+		for (size_t a = 0; a < cf->naxes; a++) {
+			const struct axis *ax = &cf->axes[a];
+			if (strcmp(ax->name, c->key) != 0)
+				continue;
+			for (size_t k = 0; k < c->nvals; k++) {
+				size_t j = 0;
+				while (j < ax->nvals && strcmp(ax->vals[j], c->vals[k]) != 0)
+					j++;
+				if (j == ax->nvals)
+					return pos_failf(cf, c->pos, err, errlen, "'%s' is no value of the matrix '%s' (line %d)",
+							 c->vals[k], ax->name, ax->pos.line);
+			}
+		}
+	}
+	return 0;
+}
+
 static int check_conds(const struct case_file *cf, const struct condlist *cl, char *err, size_t errlen)
 {
+	if (check_axis_values(cf, cl, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < cl->n; i++) {
 		if (!name_known(cf, cl->v[i].key)) {
 			char m[256];
@@ -259,7 +296,7 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 			if (!v && pass == 0)
 				continue;
 			if (!v) {
-				snprintf(err, errlen, "%s: param %s: %s", cf->path, cf->params.v[i].key, m);
+				pos_failf(cf, cf->param_pos[i], err, errlen, "param %s: %s", cf->params.v[i].key, m);
 				goto out;
 			}
 			kv_set(&ci.vars, cf->params.v[i].key, v);
@@ -271,7 +308,8 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	}
 	ci.topology = subst_vars(cf->topology, &ci.vars, m, sizeof(m));
 	if (!ci.topology || (strcmp(ci.topology, "loopback") && strcmp(ci.topology, "pair"))) {
-		snprintf(err, errlen, "%s: topology: %s", cf->path, ci.topology ? "expected loopback or pair" : m);
+		pos_failf(cf, cf->topology_pos, err, errlen, "topology: %s",
+			  ci.topology ? "expected loopback or pair" : m);
 		goto out;
 	}
 	kv_set(&ci.vars, "topology", ci.topology);
@@ -279,7 +317,7 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	for (size_t i = 0; i < cf->sysctls.n; i++) {
 		char *v = subst_vars(cf->sysctls.v[i].val, &ci.vars, m, sizeof(m));
 		if (!v) {
-			snprintf(err, errlen, "%s: sysctl %s: %s", cf->path, cf->sysctls.v[i].key, m);
+			pos_failf(cf, cf->sysctl_pos[i], err, errlen, "sysctl %s: %s", cf->sysctls.v[i].key, m);
 			goto out;
 		}
 		char *pname = xasprintf("sysctl.%s", cf->sysctls.v[i].key);
@@ -291,7 +329,7 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	}
 	ci.title = subst_vars(cf->title, &ci.vars, m, sizeof(m));
 	if (!ci.title) {
-		snprintf(err, errlen, "%s: title: %s", cf->path, m);
+		pos_failf(cf, cf->title_pos, err, errlen, "title: %s", m);
 		goto out;
 	}
 	if (subst_steps(cf, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
@@ -346,7 +384,8 @@ int plan_expand(struct plan *p, const struct case_file *cf, char *err, size_t er
 	}
 	free(cell);
 	if (rc == 0 && p->ncases == before) {
-		snprintf(err, errlen, "%s: every matrix cell is excluded: the file has no case", cf->path);
+		pos_failf(cf, cf->nexcludes ? cf->excludes[0].v[0].pos : cf->number_pos, err, errlen,
+			  "every matrix cell is excluded: the file has no case");
 		rc = -1;
 	}
 	return rc;
@@ -377,8 +416,8 @@ int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char 
 		if (ok) {
 			for (size_t j = 0; j < p->nfiles; j++) {
 				if (p->files[j].number == cf->number) {
-					snprintf(err, errlen, "%s:1:1: case number %04d is also used by %s", path, cf->number,
-						 p->files[j].path);
+					pos_failf(cf, cf->number_pos, err, errlen, "case number %04d is also used by %s", cf->number,
+						  p->files[j].path);
 					ok = 0;
 					casefile_free(cf);
 					break;

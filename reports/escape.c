@@ -5,38 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-long utf8_decode(const char *s, size_t *len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c = u[0];
-	size_t n;
-	long cp, min;
-
-	*len = 1;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, cp = c & 0x1F, min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		n = 3, cp = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return -1;
-	}
-	/* The NUL terminator fails the continuation test, so a truncated sequence at the end of
-	 * the string is caught here without knowing the string's length. */
-	for (size_t i = 1; i < n; i++) {
-		if ((u[i] & 0xC0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (u[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return -1;
-	*len = n;
-	return cp;
-}
-
 static void add_hex_escape(struct buf *b, const char *prefix, long cp, int width)
 {
 	buf_printf(b, "%s%0*lx", prefix, width, (unsigned long)cp);

@@ -19,11 +19,6 @@ static inline const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-/* Decodes the UTF-8 sequence at s (a NUL-terminated string, s[0] != '\0'). Returns the code
- * point and sets *len to its length in bytes; returns -1 with *len = 1 when s[0] does not
- * start a well-formed shortest-form sequence of a Unicode scalar value (RFC 3629). */
-long utf8_decode(const char *s, size_t *len);
-
 enum xml_context { XML_TEXT, XML_ATTR };
 
 /* XML 1.0 character data or a double-quoted attribute value. Tab, newline and CR in attributes

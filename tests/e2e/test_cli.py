@@ -311,7 +311,7 @@ BAD_FILES = {
         ["socket  s tcp inet  when kernel=6.1"]), (5, 30), r"kernel>="),
     "control character": ("0923-ctl.case", "case 0923\n" + HEAD + "about  bell\x07\n" + good_tail(), (4, 12),
                           r"control character"),
-    "binary file": ("0924-bin.case", "case 0924\n\0\x01\x02\xff binary", (1, 1), r"not a text file"),
+    "binary file": ("0924-bin.case", "case 0924\n\0\x01\x02\xff binary", (2, 1), r"not a text file"),
 }
 
 
@@ -435,5 +435,5 @@ def test_duplicate_case_number(binary, cases_dir):
     p = free_bind_case(cases_dir, number=901, name="b")
     r = run("run", "--cases", cases_dir)
     assert r.returncode == 2
-    assert re.search(r"(^|/)0901-b\.case:1:1: .*0901", r.stderr), r.stderr
+    assert re.search(r"(^|/)0901-b\.case:1:6: .*0901", r.stderr), r.stderr
     assert p.name in r.stderr
