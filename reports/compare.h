@@ -11,7 +11,8 @@
  *   regression  the nearest earlier run where the case ran says pass, this one fail or error
  *   fix         the nearest earlier run where the case ran says fail or error, this one pass
  *   behaviour   against that same earlier run, the observed outcome differs, or the status moves
- *               between fail and error. Expected outcomes may legitimately differ per kernel, so a
+ *               otherwise (fail and error, or into or out of xfail / xpass: a known issue listed
+ *               with run --known is not failing, so pass -> xfail is no regression). Expected outcomes may legitimately differ per kernel, so a
  *               case that passes on both kernels with different observed outcomes is a behaviour
  *               change: shown, documented, but not a regression.
  *   coverage    against the previous run, the case appeared, disappeared, became skipped or stopped

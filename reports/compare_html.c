@@ -153,11 +153,11 @@ static void write_runs(FILE *f, const struct comparison *cmp)
 	fputs("</tr></thead>\n<tbody>\n", f);
 	for (const struct run_field *rf = compare_run_fields; rf->name; rf++)
 		run_field(f, cmp, rf->name, rf->value);
-	fputs("<tr><th>pass / fail / skip / error</th>", f);
+	fputs("<tr><th>pass / fail / skip / error / xfail / xpass</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		const struct summary *s = &cmp->runs[i].summary;
-		fprintf(f, "<td>%zu / %zu / %zu / %zu%s</td>", s->pass, s->fail, s->skip, s->error,
-			cmp->runs[i].report->interrupted ? " (interrupted)" : "");
+		fprintf(f, "<td>%zu / %zu / %zu / %zu / %zu / %zu%s</td>", s->pass, s->fail, s->skip,
+			s->error, s->xfail, s->xpass, cmp->runs[i].report->interrupted ? " (interrupted)" : "");
 	}
 	fputs("</tr>\n<tr><th>cases</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++)
@@ -207,6 +207,10 @@ static void write_cell_title(FILE *f, const struct comparison *cmp, size_t j,
 		if (c->detail && *c->detail) {
 			fputs("&#10;", f);
 			esc(f, c->detail);
+		}
+		if (c->known && *c->known) {
+			fputs("&#10;known issue: ", f);
+			esc(f, c->known);
 		}
 		for (size_t i = 0; i < c->facts.n; i++) {
 			fputs(i ? " " : "&#10;", f);

@@ -41,9 +41,11 @@ static void write_run(FILE *f, const struct compare_run *run, size_t n)
 	put(f, " on %s\n", in->hostname);
 	if (*run->source)
 		put(f, "       report   %s\n", run->source);
-	fprintf(f, "       cases    %zu: %zu pass, %zu fail, %zu skip, %zu error%s\n", s->total,
-		s->pass, s->fail, s->skip, s->error,
-		run->report->interrupted ? " (run interrupted: cases not run are absent)" : "");
+	fprintf(f, "       cases    %zu: %zu pass, %zu fail, %zu skip, %zu error", s->total,
+		s->pass, s->fail, s->skip, s->error);
+	if (s->xfail || s->xpass)
+		fprintf(f, ", %zu xfail, %zu xpass", s->xfail, s->xpass);
+	fprintf(f, "%s\n", run->report->interrupted ? " (run interrupted: cases not run are absent)" : "");
 }
 
 static void write_counts(FILE *f, const struct comparison *cmp)

@@ -207,6 +207,7 @@ static void free_case_strings(struct case_result *c)
 	free(c->observed);
 	free(c->detail);
 	free(c->rationale);
+	free(c->known);
 	free(c->refs); /* the strings themselves belong to the JSON tree */
 	kv_free(&c->params);
 	kv_free(&c->facts);
@@ -236,7 +237,7 @@ static int read_case(const struct reader *rd, const json_t *jc, size_t index,
 		return fail(rd, "%s: \"status\" is %s, not a string", where, json_kind(status));
 	int st = status_parse(json_string_value(status));
 	if (st < 0)
-		return fail(rd, "%s: unknown status \"%.40s\" (expected pass, fail, skip or error)",
+		return fail(rd, "%s: unknown status \"%.40s\" (expected pass, fail, skip, error, xfail or xpass)",
 			    where, json_string_value(status));
 	c->status = (enum status)st;
 
@@ -247,6 +248,7 @@ static int read_case(const struct reader *rd, const json_t *jc, size_t index,
 	    get_string(rd, jc, "observed", where, &c->observed) < 0 ||
 	    get_string(rd, jc, "detail", where, &c->detail) < 0 ||
 	    get_string(rd, jc, "rationale", where, &c->rationale) < 0 ||
+	    get_string(rd, jc, "known", where, &c->known) < 0 ||
 	    get_number(rd, jc, "duration_ms", where, &duration) < 0 ||
 	    get_kv(rd, jc, "params", where, &c->params) < 0 ||
 	    get_kv(rd, jc, "facts", where, &c->facts) < 0 ||

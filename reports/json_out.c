@@ -107,7 +107,9 @@ static void case_object(struct buf *b, const struct case_result *c, int last)
 	str_member(b, l, "detail", c->detail, 0);
 	str_member(b, l, "rationale", c->rationale, 0);
 	list_member(b, l, "refs", c->refs, c->nrefs, 0);
-	map_member(b, l, "facts", &c->facts, 1);
+	map_member(b, l, "facts", &c->facts, !(c->known && *c->known));
+	if (c->known && *c->known)
+		str_member(b, l, "known", c->known, 1);
 	indent(b, 2);
 	buf_add(b, "}");
 	end(b, last);
@@ -153,7 +155,11 @@ int json_write(FILE *f, const struct report *r)
 	count_member(&b, 2, "pass", s.pass, 0);
 	count_member(&b, 2, "fail", s.fail, 0);
 	count_member(&b, 2, "skip", s.skip, 0);
-	count_member(&b, 2, "error", s.error, 1);
+	count_member(&b, 2, "error", s.error, !(s.xfail || s.xpass));
+	if (s.xfail || s.xpass) {
+		count_member(&b, 2, "xfail", s.xfail, 0);
+		count_member(&b, 2, "xpass", s.xpass, 1);
+	}
 	indent(&b, 1);
 	buf_add(&b, "}");
 	end(&b, 0);

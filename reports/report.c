@@ -12,6 +12,7 @@
 
 static const char *const status_names[] = {
 	[ST_PASS] = "pass", [ST_FAIL] = "fail", [ST_SKIP] = "skip", [ST_ERROR] = "error",
+	[ST_XFAIL] = "xfail", [ST_XPASS] = "xpass",
 };
 #define NSTATUS (sizeof(status_names) / sizeof(status_names[0]))
 
@@ -43,6 +44,8 @@ struct summary report_summary(const struct report *r)
 		case ST_PASS: s.pass++; break;
 		case ST_FAIL: s.fail++; break;
 		case ST_SKIP: s.skip++; break;
+		case ST_XFAIL: s.xfail++; break;
+		case ST_XPASS: s.xpass++; break;
 		default: s.error++; break;
 		}
 	}
@@ -81,6 +84,7 @@ void report_add(struct report *r, const struct case_result *c)
 		d->nrefs = c->nrefs;
 	}
 	kv_copy(&d->facts, &c->facts);
+	d->known = dup_or_empty(c->known);
 }
 
 /* Frees what c owns, not c itself (results live inside report->cases). */
@@ -98,6 +102,7 @@ void case_result_free(struct case_result *c)
 		free(c->refs[i]);
 	free(c->refs);
 	kv_free(&c->facts);
+	free(c->known);
 	memset(c, 0, sizeof(*c));
 }
 

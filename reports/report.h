@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include "lib/kv.h"
 
-enum status { ST_PASS, ST_FAIL, ST_SKIP, ST_ERROR };
+/* xfail and xpass exist only with a known-issues file (run --known): a failing case listed
+ * there is xfail, a listed case that passes is xpass. Neither counts as failing. */
+enum status { ST_PASS, ST_FAIL, ST_SKIP, ST_ERROR, ST_XFAIL, ST_XPASS };
 
-/* "pass", "fail", "skip", "error" */
+/* "pass", "fail", "skip", "error", "xfail", "xpass" */
 const char *status_name(enum status s);
 /* Parses a status name; returns -1 when it is none of them. */
 int status_parse(const char *s);
@@ -28,6 +30,7 @@ struct case_result {
 	char **refs;       /* references: man pages, RFC sections, kernel functions */
 	size_t nrefs;
 	struct kvlist facts;    /* optional observed facts: "port", "failed_at", "count" ... */
+	char *known;       /* the known-issues entry's reason (xfail, xpass), else "" */
 };
 
 struct run_info {
@@ -51,7 +54,7 @@ struct report {
 };
 
 struct summary {
-	size_t total, pass, fail, skip, error;
+	size_t total, pass, fail, skip, error, xfail, xpass;
 };
 struct summary report_summary(const struct report *r);
 

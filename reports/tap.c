@@ -38,6 +38,8 @@ static void yaml_diagnostic(struct buf *b, const struct case_result *c)
 	yaml_pair(b, "  ", "expected", c->expected);
 	yaml_pair(b, "  ", "observed", c->observed);
 	yaml_pair(b, "  ", "status", status_name(c->status));
+	if (c->known && *c->known)
+		yaml_pair(b, "  ", "known", c->known);
 	yaml_pair(b, "  ", "detail", c->detail);
 	yaml_pair(b, "  ", "rationale", c->rationale);
 	yaml_mapping(b, "params", &c->params);
@@ -56,12 +58,19 @@ static void yaml_diagnostic(struct buf *b, const struct case_result *c)
 void tap_case(FILE *f, size_t n, const struct case_result *c)
 {
 	struct buf b = { 0 };
-	int ok = c->status == ST_PASS || c->status == ST_SKIP;
+	/* A known issue is a TODO: "not ok ... # TODO reason" when it fails as listed, "ok ...
+	 * # TODO reason" when it passes (prove reports that as "TODO passed"). */
+	int ok = c->status == ST_PASS || c->status == ST_SKIP || c->status == ST_XPASS;
+	int todo = c->status == ST_XFAIL || c->status == ST_XPASS;
 
 	buf_printf(&b, "%s %zu", ok ? "ok" : "not ok", n);
 	if (c->id && *c->id) {
 		buf_add(&b, " - ");
 		esc_tap_text(&b, c->id);
+	}
+	if (todo) {
+		buf_add(&b, " # TODO ");
+		esc_tap_text(&b, c->known && *c->known ? c->known : "known issue");
 	}
 	if (c->status == ST_SKIP) {
 		buf_add(&b, " # SKIP");
@@ -71,7 +80,7 @@ void tap_case(FILE *f, size_t n, const struct case_result *c)
 		}
 	}
 	buf_add(&b, "\n");
-	if (!ok)
+	if (!ok || c->status == ST_XPASS)
 		yaml_diagnostic(&b, c);
 	fwrite(b.s, 1, b.len, f);
 	buf_free(&b);
@@ -83,8 +92,10 @@ void tap_end(FILE *f, size_t n, const struct report *r)
 	if (!r)
 		return;
 	struct summary s = report_summary(r);
-	fprintf(f, "# %zu passed, %zu failed, %zu skipped, %zu errors\n",
-		s.pass, s.fail, s.skip, s.error);
+	fprintf(f, "# %zu passed, %zu failed, %zu skipped, %zu errors", s.pass, s.fail, s.skip, s.error);
+	if (s.xfail || s.xpass)
+		fprintf(f, ", %zu known issues (xfail), %zu known issues passed (xpass)", s.xfail, s.xpass);
+	fputc('\n', f);
 	if (r->interrupted)
 		fputs("# interrupted\n", f);
 }

@@ -104,8 +104,7 @@ def fingerprint(cfg):
     the known-issues file. A resumed run reuses only reports of the same fingerprint."""
     h = hashlib.sha256()
     paths = [cfg.runner] + sorted(glob.glob(os.path.join(cfg.cases, "**"), recursive=True))
-    if cfg.known:
-        paths.append(cfg.known)
+    paths += [cfg.known] if cfg.known else sorted(glob.glob(os.path.join(cfg.known_dir, "*.txt")))
     for p in paths:
         if os.path.isfile(p):
             h.update(p.encode() + b"\0")
@@ -174,7 +173,8 @@ def parse_args(argv):
     ap.add_argument("--filter", action="append", default=[], metavar="GLOB",
                     help="run only the cases matching GLOB (repeatable; passed to the runner)")
     ap.add_argument("--known", metavar="FILE", default="",
-                    help="known-issues file passed to every run (sockreuse run --known)")
+                    help="known-issues file for every kernel (sockreuse run --known); "
+                         "default: known/<kernel release>.txt where there is one")
     ap.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
                     help="kernels at once (default: the number of cores)")
     ap.add_argument("--timeout", type=float, default=300.0, metavar="SEC",

@@ -23,6 +23,7 @@ class Config:
     baselines: str = os.path.join(ROOT, "reports", "baselines")
     filters: list = dataclasses.field(default_factory=list)
     known: str = ""                 # known-issues file given to every run ("" for none)
+    known_dir: str = os.path.join(ROOT, "known")   # else known/<kernel release>.txt, when there is one
     timeout: float = 300.0          # one kernel, boot included
     qemu: str = "qemu-system-x86_64"
     accel: str = "tcg"              # kvm only where it is proven to work
@@ -33,6 +34,13 @@ class Config:
     guest_jobs: int = 2
     busybox: tuple = ("/bin/busybox", "/usr/bin/busybox")
     apt_update: bool = True         # run apt-get update once when apt lists nothing (root only)
+
+    def known_for(self, release):
+        """The known-issues file for a kernel release: --known, else known/<release>.txt."""
+        if self.known:
+            return self.known
+        path = os.path.join(self.known_dir, release + ".txt")
+        return path if os.path.isfile(path) else ""
 
     @property
     def logs(self):

@@ -154,7 +154,7 @@ def runner_command(cfg, known_path=None):
     return cmd
 
 
-def build(cfg, moddir, report_port, dest):
+def build(cfg, moddir, report_port, dest, known=""):
     """Writes the gzip'ed initramfs to dest; returns the names of the modules it loads."""
     cp = Cpio()
     for d in ("dev", "proc", "sys", "tmp", "run", "bin", "sbin", "usr/bin", "usr/sbin", "root"):
@@ -180,17 +180,17 @@ def build(cfg, moddir, report_port, dest):
     if n == 0:
         raise Failure("no case files under %s" % cfg.cases)
     cp.dir("cases")
-    known = None
-    if cfg.known:
-        known = "/known.txt"
-        cp.file(known, read(cfg.known))
+    guest_known = None
+    if known:
+        guest_known = "/known.txt"
+        cp.file(guest_known, read(known))
     mods, _ = modules.resolve(moddir)
     for name, data in mods:
         cp.file("lib/modules/sockreuse/%s.ko" % name, data)
     init = INIT_TEMPLATE % {
         "frame": channel.GUEST_SNIPPET,
         "modules": " ".join(n for n, _ in mods),
-        "command": " ".join(shlex.quote(c) for c in runner_command(cfg, known)),
+        "command": " ".join(shlex.quote(c) for c in runner_command(cfg, guest_known)),
         "port": report_port,
     }
     cp.file("init", init.encode(), 0o755)

@@ -121,14 +121,16 @@ def boot(cfg, children, pkg, tree, label=None):
     work = tempfile.mkdtemp(prefix="sockreuse-kernels-")
     try:
         initrd = os.path.join(work, "initrd.gz")
-        loaded = initramfs.build(cfg, moddir, "/dev/ttyS1", initrd)
+        known = cfg.known_for(kver)
+        loaded = initramfs.build(cfg, moddir, "/dev/ttyS1", initrd, known)
         console = os.path.join(cfg.logs, "%s.console.log" % kver)
         serial = os.path.join(cfg.logs, "%s.report.serial" % kver)
         for p in (console, serial):
             if os.path.exists(p):
                 os.unlink(p)
-        log("%s: booting %s %s (%s, %d vCPU; modules: %s)" % (label, pkg.name, pkg.version, cfg.accel, cfg.smp,
-                                                            " ".join(loaded) or "none"))
+        log("%s: booting %s %s (%s, %d vCPU; modules: %s%s)" % (
+            label, pkg.name, pkg.version, cfg.accel, cfg.smp, " ".join(loaded) or "none",
+            "; known issues: " + cfg.show(known) if known else ""))
         qout = os.path.join(work, "qemu.out")
         with open(qout, "wb") as qf:
             done = run_timed(children, qemu_command(cfg, vmlinuz, initrd, console, serial), cfg.timeout, qf, qf)
@@ -163,8 +165,9 @@ def host(cfg, children):
     os.close(fd)
     cmd = [cfg.runner, "run", "--cases", cfg.cases, "--json", tmpjson, "-j", str(cfg.guest_jobs),
            "--tap", os.path.join(cfg.logs, "host.tap")]
-    if cfg.known:
-        cmd += ["--known", cfg.known]
+    known = cfg.known_for(os.uname().release)
+    if known:
+        cmd += ["--known", known]
     for f in cfg.filters:
         cmd += ["--filter", f]
     logfile = os.path.join(cfg.logs, "host.log")
