@@ -58,7 +58,7 @@ static int load_baselines(const char *dir, struct baselines *b)
 			free(path);
 			return -1;
 		}
-		kver_parse(b->runs[b->n].info.kernel_release, &b->kver[b->n]);
+		kver_upstream(b->runs[b->n].info.kernel_release, b->runs[b->n].info.kernel_version, &b->kver[b->n]);
 		b->n++;
 		free(path);
 		free(names[i]);

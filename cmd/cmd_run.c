@@ -341,7 +341,7 @@ int cmd_run(int argc, char **argv)
 	struct run_state st = { .plan = &plan, .opts = &o };
 	struct utsname u;
 	uname(&u);
-	if (kver_parse(u.release, &st.kernel) < 0) {
+	if (kver_upstream(u.release, u.version, &st.kernel) < 0) {
 		fprintf(stderr, "sockreuse run: cannot read a version from kernel release '%s'\n", u.release);
 		return EXIT_USAGE;
 	}

@@ -1,4 +1,5 @@
 #include "parse/expect.h"
+#include "lib/kversion.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -6,12 +7,18 @@
 
 int kver_parse(const char *release, struct kver *out)
 {
-	int a, b, n = 0;
-	if (sscanf(release, "%d.%d%n", &a, &b, &n) != 2 || a < 0 || b < 0)
+	struct upstream u;
+	if (upstream_parse(release, &u) < 0)
 		return -1;
-	out->major = a;
-	out->minor = b;
+	*out = (struct kver){ (int)u.v[0], (int)u.v[1], (int)u.v[2] };
 	return 0;
+}
+
+int kver_upstream(const char *release, const char *version, struct kver *out)
+{
+	char up[64];
+	upstream_of_kernel(release, version, up, sizeof(up));
+	return kver_parse(up, out);
 }
 
 int kver_cmp(struct kver a, struct kver b)
@@ -20,6 +27,8 @@ int kver_cmp(struct kver a, struct kver b)
 		return a.major < b.major ? -1 : 1;
 	if (a.minor != b.minor)
 		return a.minor < b.minor ? -1 : 1;
+	if (a.patch != b.patch)
+		return a.patch < b.patch ? -1 : 1;
 	return 0;
 }
 
@@ -63,7 +72,7 @@ bool conds_hold_any_kernel(const struct condlist *cl, const struct kvlist *vars)
 	for (size_t i = 0; i < cl->n; i++) {
 		if (strcmp(cl->v[i].key, "kernel") == 0)
 			continue;
-		if (!cond_holds(&cl->v[i], vars, (struct kver){ 0, 0 }))
+		if (!cond_holds(&cl->v[i], vars, (struct kver){ 0, 0, 0 }))
 			return false;
 	}
 	return true;

@@ -6,12 +6,19 @@
 #include "parse/casefile.h"
 #include "lib/kv.h"
 
+/* An upstream kernel version: major.minor.patch. */
 struct kver {
-	int major, minor;
+	int major, minor, patch;
 };
 
-/* Parses "6.18.44-fc-v657" or "6.1" into 6.18 / 6.1. Returns 0, or -1 when it is not a version. */
+/* Parses "6.18.44-fc-v657", "6.1.32" or "6.14" (patch 0). Returns 0, or -1 when it is not
+ * a version. */
 int kver_parse(const char *release, struct kver *out);
+/* The upstream version of a kernel from uname's release and version (the text
+ * /proc/version holds), as the reports give it (lib/kversion.h): Debian's
+ * "6.1.0-56-cloud-amd64" says "... Debian 6.1.192-2 (2026-11-16)" in its version string,
+ * upstream 6.1.192. Conditions compare that. Returns 0, or -1. */
+int kver_upstream(const char *release, const char *version, struct kver *out);
 /* <0, 0, >0 like strcmp. */
 int kver_cmp(struct kver a, struct kver b);
 

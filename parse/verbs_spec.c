@@ -33,6 +33,10 @@ const struct verb_spec verb_specs[] = {
 	  .args = { NAME_, { .kind = ARG_PROTO }, { .kind = ARG_FAMILY, .optional = true, .fill = "family", .dflt = "inet" } } },
 	{ .name = "setsockopt", .usage = "setsockopt NAME OPTION VALUE",
 	  .args = { NAME_, { .kind = ARG_OPTION }, { .kind = ARG_OPTVAL } } },
+	/* A prerequisite: the case is skipped where the kernel lacks the option. */
+	{ .name = "need-option", .usage = "need-option OPTION VALUE [inet|inet6]",
+	  .args = { { .kind = ARG_OPTION }, { .kind = ARG_OPTVAL },
+		    { .kind = ARG_FAMILY, .optional = true, .fill = "family", .dflt = "inet" } } },
 	{ .name = "bind", .usage = "bind NAME ADDRESS PORT", .args = { NAME_, ADDR_, PORT0_ } },
 	{ .name = "listen", .usage = "listen NAME [BACKLOG]",
 	  .args = { NAME_, { .kind = ARG_NUM, .lo = 0, .hi = 65535, .optional = true } } },
