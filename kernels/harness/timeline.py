@@ -16,8 +16,8 @@ DEBIAN_RE = re.compile(r"Debian ([0-9][^ ]*)")
 UPSTREAM_RE = re.compile(r"([0-9]+\.[0-9]+\.[0-9]+)")
 ENTRY_RE = re.compile(r"^linux(?:-signed-amd64)? \(([^)]+)\) ", re.M)
 # Changelog lines about the code the suite exercises.
-NET_RE = re.compile(r"\b(tcp|udp|inet6?|ipv4|ipv6|net|sock|socket|bind|reuse(addr|port)?|port|"
-                    r"ephemeral|time_?wait|inet_(hash|bind)\w*)\b", re.I)
+NET_RE = re.compile(r"\b(tcp|udp|inet6?|ipv4|ipv6|sock|socket|bind|reuse(addr|port)?|so_reuse\w*|"
+                    r"ephemeral|local_port\w*|port_range|time_?wait|inet_(hash|bind)\w*)\b", re.I)
 URL_RE = re.compile(r"https?://\S+")
 COMMIT_RE = re.compile(r"\bcommit ([0-9a-f]{12,40})\b")
 
@@ -57,9 +57,13 @@ def entries_between(changelog, older, newer):
     out = []
     parts = ENTRY_RE.split(changelog)
     # parts: [before, version, body, version, body, ...]
+    # A backport's changelog also holds the entries of the upload it was built from
+    # (6.12.107-1 under 6.12.107-1~deb12u1): compare without the ~ suffix.
+    older, newer = older.split("~")[0], newer.split("~")[0]
     for i in range(1, len(parts) - 1, 2):
         ver, body = parts[i], parts[i + 1]
-        if fetch.version_compare(ver, newer) <= 0 and (not older or fetch.version_compare(ver, older) > 0):
+        v = ver.split("~")[0]
+        if fetch.version_compare(v, newer) <= 0 and (not older or fetch.version_compare(v, older) > 0):
             out.append((ver, body))
     return out
 
@@ -79,7 +83,16 @@ def notes(changelog, older, newer, limit=12):
             s = line.strip().lstrip("-* ").strip()
             if s and not URL_RE.search(s) and NET_RE.search(s) and len(lines) < limit:
                 lines.append("%s: %s" % (ver, s))
-    return links, lines
+    return sorted(links, key=version_key), lines
+
+
+def undetermined(c):
+    """A passing case that asserts no single outcome (expect any): its changes are noise."""
+    return c.get("expected") == "any" and c.get("status") == "pass"
+
+
+def version_key(url):
+    return [int(n) for n in re.findall(r"[0-9]+", url)]
 
 
 def transitions(reports):
@@ -99,6 +112,8 @@ def transitions(reports):
         for i in range(1, len(reps)):
             for cid, c in cases[i].items():
                 prev = cases[i - 1].get(cid)
+                if prev and undetermined(prev) and undetermined(c):
+                    continue   # "expect any": the kernel is allowed to differ from run to run
                 if prev and (prev.get("observed"), prev.get("status")) != (c.get("observed"), c.get("status")):
                     found.append((cid, reps[i - 1], outcome(prev), reps[i], outcome(c)))
         out[series] = (reps, found)

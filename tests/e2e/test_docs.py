@@ -31,9 +31,41 @@ def test_every_claim_is_settled_by_cases_that_exist(binary):
         assert int(m.group(2)) > 0, f"the glob {m.group(1)} matches no case"
 
 
+def baselines():
+    return sorted(BASELINES.glob("*.json.gz"))
+
+
+def load(path):
+    import gzip
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
 def test_baselines_are_reports_of_three_kernels():
-    files = sorted(BASELINES.glob("*.json"))
+    files = baselines()
     assert len(files) >= 3, "baselines for Debian 6.1, Debian 6.12 and the host kernel"
-    releases = [json.loads(f.read_text())["kernel"]["release"] for f in files]
+    assert not list(BASELINES.glob("*.json")), "baselines are stored compressed (.json.gz)"
+    releases = [load(f)["kernel"]["release"] for f in files]
     assert any(r.startswith("6.1.") for r in releases), releases
     assert any(r.startswith("6.12.") for r in releases), releases
+    for f, r in zip(files, releases):
+        assert f.name == r + ".json.gz"
+
+
+def test_baselines_are_compact_and_small():
+    """Per case only id, observed, status and facts (titles, rationales and references live
+    in the cases), and all baselines together under 5 MB."""
+    total = sum(f.stat().st_size for f in BASELINES.iterdir())
+    assert total < 5 * 1024 * 1024, "reports/baselines/ holds %d bytes" % total
+    for f in baselines():
+        rep = load(f)
+        assert {"kernel", "summary", "cases"} <= set(rep)
+        assert rep["cases"], f
+        extra = {k for c in rep["cases"] for k in c} - {"id", "observed", "status", "facts"}
+        assert not extra, (f.name, extra)
+
+
+def test_compare_reads_the_baselines(binary):
+    r = run("compare", *baselines(), "--only-changes")
+    assert r.returncode in (0, 1), r.stderr
+    assert "%d runs" % len(baselines()) in r.stdout

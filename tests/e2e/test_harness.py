@@ -170,6 +170,13 @@ def rep_of(release, deb, outcomes):
             "cases": [{"id": i, "observed": o, "status": s} for i, (o, s) in outcomes.items()]}
 
 
+def test_timeline_ignores_undetermined_cases():
+    a = rep_of("6.1.0-47-cloud-amd64", "6.1.170-3", {"r": ("ok", "pass")})
+    b = rep_of("6.1.0-50-cloud-amd64", "6.1.176-1", {"r": ("EADDRNOTAVAIL", "pass")})
+    a["cases"][0]["expected"] = b["cases"][0]["expected"] = "any"
+    assert "No case changes along this series." in timeline.render([a, b], "/nonexistent")
+
+
 def test_timeline_names_the_two_releases_and_the_changelog(tmp_path):
     reps = [rep_of("6.1.0-50-cloud-amd64", "6.1.176-1", {"a": ("ok", "pass"), "b": ("ok", "pass")}),
             rep_of("6.1.0-47-cloud-amd64", "6.1.170-3", {"a": ("ok", "pass"), "b": ("ok", "pass")}),
