@@ -99,10 +99,10 @@ static void group_counts(const struct comparison *cmp, size_t g, size_t *total, 
 
 static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
 {
-	fputs("<nav id=\"index\"><a href=\"#summary\">summary</a><a href=\"#runs\">runs</a>", f);
-	fprintf(f, "<a href=\"#changed\">changed cases (%zu)</a>", compare_nchanged(cmp));
+	fputs("<nav id=\"index\"><a href=\"#summary\">summary</a> <a href=\"#runs\">runs</a> ", f);
+	fprintf(f, "<a href=\"#changed\">changed cases (%zu)</a> ", compare_nchanged(cmp));
 	if (!only_changes) {
-		fprintf(f, "<a href=\"#unchanged\">unchanged (%zu)</a>", cmp->count[CHANGE_SAME]);
+		fprintf(f, "<a href=\"#unchanged\">unchanged (%zu)</a> ", cmp->count[CHANGE_SAME]);
 		for (size_t g = 0; g < cmp->ngroups; g++) {
 			size_t total, changed;
 			group_counts(cmp, g, &total, &changed);
@@ -112,7 +112,7 @@ static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
 			anchor_family(f, g);
 			fputs("\">", f);
 			esc(f, group_name(cmp, g));
-			fprintf(f, " (%zu)</a>", total - changed);
+			fprintf(f, " (%zu)</a> ", total - changed);
 		}
 	}
 	fputs("</nav>\n", f);
