@@ -193,7 +193,7 @@ static void print_file(const struct plan *p, const struct case_file *cf, const s
 		const struct expect_rule *e = &cf->expects[r];
 		fputs("| ", stdout);
 		print_when(&e->when);
-		printf(" | **%s** | ", e->outcome);
+		printf(" | **%s** | ", e->label);
 		cell(e->why);
 		fputs(" | ", stdout);
 		for (size_t i = 0; i < e->nrefs; i++) {

@@ -140,7 +140,7 @@ static void print_expectations(const struct case_inst *c)
 			free(s);
 		}
 		int last = !range.len;
-		printf("  %-12s %s\n", r->outcome, last ? (i ? "on every other kernel" : "on every kernel") : range.s);
+		printf("  %-12s %s\n", r->label, last ? (i ? "on every other kernel" : "on every kernel") : range.s);
 		print_wrapped("      why: ", "           ", r->why);
 		for (size_t j = 0; j < r->nrefs; j++)
 			printf("      ref: %s\n", r->refs[j]);

@@ -113,6 +113,23 @@ int addr_resolve(struct exec_ctx *x, const char *word, int family, unsigned shor
 		return 0;
 	}
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t wl = strlen(word);
+	if (wl > 7 && strcmp(word + wl - 7, "-mapped") == 0) {
+		/* host-mapped, any-mapped ...: the word's IPv4 address as ::ffff:a.b.c.d */
+		char v4word[32];
+		struct sockaddr_storage v4;
+		socklen_t l4;
+		snprintf(v4word, sizeof(v4word), "%.*s", (int)(wl - 7), word);
+		if (addr_resolve(x, v4word, AF_INET, port, &v4, &l4) < 0)
+			return -1;
+		memset(ss, 0, sizeof(*ss));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6->sin6_addr.s6_addr[12], &((struct sockaddr_in *)&v4)->sin_addr, 4);
+		*len = sizeof(*sin6);
+		return 0;
+	}
 	sin6->sin6_family = AF_INET6;
 	sin6->sin6_port = htons(port);
 	*len = sizeof(*sin6);
@@ -235,11 +252,22 @@ static int slot_diag(struct exec_ctx *x, const struct sock_slot *s, struct diag_
 	return 1;
 }
 
+/* A UDP socket is connected (the kernel's TCP_ESTABLISHED) when it has a peer, else
+ * TCP_CLOSE, as sock_diag would say. */
+static int udp_fd_state(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		return TCP_ESTABLISHED;
+	return errno == ENOTCONN ? TCP_CLOSE : -1;
+}
+
 int slot_state(struct exec_ctx *x, const struct sock_slot *s)
 {
 	struct diag_sock d;
 	if (s->fd >= 0)
-		return fd_state(s->fd);
+		return s->type == SOCK_DGRAM ? udp_fd_state(s->fd) : fd_state(s->fd);
 	if (slot_diag(x, s, &d) <= 0)
 		return STATE_GONE;
 	return d.state == TCP_NEW_SYN_RECV_STATE ? TCP_SYN_RECV : d.state;

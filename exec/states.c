@@ -1,6 +1,9 @@
-/* TCP state drivers: `occupy NAME STATE SIDE ADDRESS PORT [reuseaddr=B] [reuseport=B]`
- * leaves host A's ADDRESS:PORT held by a socket in STATE and verifies that state from the
- * kernel before the case goes on.
+/* State drivers: `occupy NAME STATE SIDE ADDRESS PORT [OPTION=VALUE...]` leaves host A's
+ * ADDRESS:PORT held by a socket in STATE and verifies that state from the kernel before
+ * the case goes on. The options say what kind of socket holds it: reuseaddr=, reuseport=,
+ * v6only= (0|1), family= (inet|inet6), proto= (tcp|udp: a UDP occupant is BOUND or,
+ * connected, ESTABLISHED), dev= (SO_BINDTODEVICE), rport= (the remote's port). Several
+ * occupy steps put several sockets on one port.
  *
  * SIDE says which end of the connection holds the port: `active` is the end that
  * connected (its port was bound before connect()), `passive` the end accept() returned
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 
 struct occupy_req {
@@ -32,7 +36,10 @@ struct occupy_req {
 	const char *addr;
 	unsigned short port;
 	int reuseaddr, reuseport;
+	int v6only;           /* IPV6_V6ONLY: -1 leaves the kernel's default */
 	int family;
+	int type;             /* SOCK_STREAM or SOCK_DGRAM */
+	const char *dev;      /* SO_BINDTODEVICE, or NULL */
 	unsigned short rport;  /* the remote's listener an active occupant connects to */
 	char listener_name[48], remote_name[48];  /* the helper sockets: NAME.listener, NAME.remote */
 };
@@ -51,6 +58,53 @@ static enum step_rc set_flag(struct exec_ctx *x, struct sock_slot *s, int opt, i
 	if (on && setsockopt(s->fd, SOL_SOCKET, opt, &on, sizeof(on)) < 0)
 		return ctx_errno(x, errno, what);
 	return STEP_OK;
+}
+
+/* The occupant's options, set before it binds. */
+static enum step_rc set_options(struct exec_ctx *x, struct sock_slot *s, const struct occupy_req *r)
+{
+	enum step_rc rc;
+	if ((rc = set_flag(x, s, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
+	    (rc = set_flag(x, s, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")))
+		return rc;
+	if (r->v6only >= 0 && s->family == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &r->v6only, sizeof(r->v6only)) < 0)
+		return ctx_errno(x, errno, "IPV6_V6ONLY");
+	if (r->dev && setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, r->dev, (socklen_t)strlen(r->dev)) < 0)
+		return ctx_errno(x, errno, "SO_BINDTODEVICE");
+	return STEP_OK;
+}
+
+/* How the other end reaches an occupant on addr, and in which family it talks: a
+ * v4-mapped occupant talks IPv4, so its remote is an IPv4 socket; a wildcard occupant is
+ * reached at the host's address. A literal is written into buf. NULL on a bad address. */
+static const char *reach(struct exec_ctx *x, const struct occupy_req *r, int *family, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	*family = r->family;
+	if (addr_resolve(x, r->addr, r->family, 0, &ss, &sl) < 0)
+		return NULL;
+	if (r->family == AF_INET)
+		return ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY) ? "host" : r->addr;
+	const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	if (IN6_IS_ADDR_UNSPECIFIED(a6))
+		return "host";
+	if (!IN6_IS_ADDR_V4MAPPED(a6))
+		return r->addr;
+	*family = AF_INET;
+	if (a6->s6_addr32[3] == htonl(INADDR_ANY))
+		return "host";
+	inet_ntop(AF_INET, &a6->s6_addr32[3], buf, (socklen_t)len);
+	return buf;
+}
+
+/* Where an active occupant sends to: the remote's address, v4-mapped for a v4-mapped one. */
+static const char *remote_target(const struct occupy_req *r, const struct conn *c, int rfamily)
+{
+	if (rfamily == r->family)
+		return c->remote_addr;
+	return c->remote_host == HOST_B ? "peer-mapped" : "host-mapped";
 }
 
 /* Binds s to ADDRESS:PORT and reads the binding back: the port and the address must be the
@@ -109,19 +163,21 @@ static enum step_rc open_active(struct exec_ctx *x, const struct occupy_req *r, 
 {
 	enum step_rc rc;
 	unsigned short rport = r->rport;
-	if ((rc = slot_open(x, r->listener_name, c->remote_host, r->family, SOCK_STREAM, &c->listener)) ||
+	int rfamily;
+	char lit[INET6_ADDRSTRLEN];
+	if (!reach(x, r, &rfamily, lit, sizeof(lit)))
+		return STEP_ERROR;
+	if ((rc = slot_open(x, r->listener_name, c->remote_host, rfamily, SOCK_STREAM, &c->listener)) ||
 	    (rc = bind_to(x, c->listener, c->remote_host == HOST_B ? "peer" : "host", rport)))
 		return rc;
 	if (listen(c->listener->fd, 16) < 0)
 		return ctx_errno(x, errno, "listen");
-	if ((rc = slot_open(x, r->name, HOST_A, r->family, SOCK_STREAM, &c->occ)) ||
-	    (rc = set_flag(x, c->occ, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
-	    (rc = set_flag(x, c->occ, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
+	if ((rc = slot_open(x, r->name, HOST_A, r->family, SOCK_STREAM, &c->occ)) || (rc = set_options(x, c->occ, r)) ||
 	    (rc = bind_to(x, c->occ, r->addr, r->port)))
 		return rc;
 	if (drop_syn && (rc = drop(x, HOST_A)))
 		return rc;
-	if ((rc = connect_start(x, c->occ, c->remote_addr, rport)))
+	if ((rc = connect_start(x, c->occ, remote_target(r, c, rfamily), rport)))
 		return rc;
 	if (drop_syn)
 		return STEP_OK;
@@ -136,19 +192,21 @@ static enum step_rc open_passive(struct exec_ctx *x, const struct occupy_req *r,
 				 int drop_synack)
 {
 	enum step_rc rc;
-	const char *target = strcmp(r->addr, "any") == 0 ? "host" : r->addr;
+	int rfamily;
+	char lit[INET6_ADDRSTRLEN];
+	const char *target = reach(x, r, &rfamily, lit, sizeof(lit));
+	if (!target)
+		return STEP_ERROR;
 	if ((rc = slot_open(x, stop_at_listen ? r->name : r->listener_name, HOST_A, r->family, SOCK_STREAM,
 			    &c->listener)) ||
-	    (rc = set_flag(x, c->listener, SO_REUSEADDR, r->reuseaddr, "SO_REUSEADDR")) ||
-	    (rc = set_flag(x, c->listener, SO_REUSEPORT, r->reuseport, "SO_REUSEPORT")) ||
-	    (rc = bind_to(x, c->listener, r->addr, r->port)))
+	    (rc = set_options(x, c->listener, r)) || (rc = bind_to(x, c->listener, r->addr, r->port)))
 		return rc;
 	if (listen(c->listener->fd, 16) < 0)
 		return ctx_errno(x, errno, "listen");
 	c->occ = c->listener;
 	if (stop_at_listen && !drop_synack)
 		return STEP_OK;
-	if ((rc = slot_open(x, r->remote_name, c->remote_host, r->family, SOCK_STREAM, &c->remote)))
+	if ((rc = slot_open(x, r->remote_name, c->remote_host, rfamily, SOCK_STREAM, &c->remote)))
 		return rc;
 	if (drop_synack && (rc = drop(x, HOST_A)))
 		return rc;
@@ -245,9 +303,21 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 	if (*end || port < 1 || port > 65535)
 		return ctx_error(x, "occupy: expected a port, got '%s'", argv[5]);
 	r->port = (unsigned short)port;
+	r->v6only = -1;
+	r->type = SOCK_STREAM;
 	for (int i = 6; i < argc; i++) {
 		int a = flag_arg(argv[i], "reuseaddr", &r->reuseaddr), b = flag_arg(argv[i], "reuseport", &r->reuseport);
-		if (strncmp(argv[i], "family=", 7) == 0) {
+		int c = flag_arg(argv[i], "v6only", &r->v6only);
+		if (c) {
+			if (c < 0)
+				return ctx_error(x, "occupy: expected v6only=0|1, got '%s'", argv[i]);
+		} else if (strncmp(argv[i], "proto=", 6) == 0) {
+			if (strcmp(argv[i] + 6, "tcp") && strcmp(argv[i] + 6, "udp"))
+				return ctx_error(x, "occupy: expected proto=tcp|udp, got '%s'", argv[i]);
+			r->type = strcmp(argv[i] + 6, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+		} else if (strncmp(argv[i], "dev=", 4) == 0) {
+			r->dev = argv[i] + 4;
+		} else if (strncmp(argv[i], "family=", 7) == 0) {
 			if ((r->family = family_parse(argv[i] + 7)) < 0)
 				return ctx_error(x, "occupy: unknown family '%s'", argv[i] + 7);
 		} else if (strncmp(argv[i], "rport=", 6) == 0) {
@@ -256,8 +326,8 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 				return ctx_error(x, "occupy: expected rport=PORT, got '%s'", argv[i]);
 			r->rport = (unsigned short)port;
 		} else if (a < 0 || b < 0 || (a == 0 && b == 0)) {
-			return ctx_error(x, "occupy: expected reuseaddr=0|1, reuseport=0|1, rport=PORT or family=F, got '%s'",
-					 argv[i]);
+			return ctx_error(x, "occupy: expected reuseaddr=0|1, reuseport=0|1, v6only=0|1, rport=PORT, family=F, "
+					    "proto=P or dev=IFNAME, got '%s'", argv[i]);
 		}
 	}
 	/* States that exist at one end only. */
@@ -265,6 +335,27 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 		return ctx_error(x, "occupy: %s is a passive-side state", r->state_name);
 	if ((r->state == TCP_CLOSE || r->state == TCP_SYN_SENT) && r->passive)
 		return ctx_error(x, "occupy: %s is an active-side state", r->state_name);
+	if (r->v6only == 1 && r->family != AF_INET6)
+		return ctx_error(x, "occupy: v6only=1 is an option of IPv6 sockets");
+	if (r->type == SOCK_DGRAM && ((r->state != TCP_CLOSE && r->state != TCP_ESTABLISHED) || r->passive))
+		return ctx_error(x, "occupy: a UDP socket is BOUND or, connected, ESTABLISHED (active)");
+	return STEP_OK;
+}
+
+/* A UDP occupant: bound, and for ESTABLISHED connected to the remote's address, which sets
+ * its four-tuple (nothing needs to answer). */
+static enum step_rc occupy_udp(struct exec_ctx *x, const struct occupy_req *r, struct conn *c)
+{
+	enum step_rc rc;
+	int rfamily;
+	char lit[INET6_ADDRSTRLEN];
+	if (!reach(x, r, &rfamily, lit, sizeof(lit)))
+		return STEP_ERROR;
+	if ((rc = slot_open(x, r->name, HOST_A, r->family, SOCK_DGRAM, &c->occ)) || (rc = set_options(x, c->occ, r)) ||
+	    (rc = bind_to(x, c->occ, r->addr, r->port)))
+		return rc;
+	if (r->state == TCP_ESTABLISHED)
+		return connect_start(x, c->occ, remote_target(r, c, rfamily), r->rport);
 	return STEP_OK;
 }
 
@@ -318,11 +409,12 @@ enum step_rc occupy(struct exec_ctx *x, int argc, char **argv)
 	c.remote_host = x->topo.kind == TOPO_PAIR ? HOST_B : HOST_A;
 	c.remote_addr = c.remote_host == HOST_B ? "peer" : "host";
 
-	switch (r.state) {
+	switch (r.type == SOCK_DGRAM ? -1 : r.state) {
+	case -1:
+		rc = occupy_udp(x, &r, &c);
+		break;
 	case TCP_CLOSE: /* BOUND */
-		if ((rc = slot_open(x, r.name, HOST_A, r.family, SOCK_STREAM, &c.occ)) ||
-		    (rc = set_flag(x, c.occ, SO_REUSEADDR, r.reuseaddr, "SO_REUSEADDR")) ||
-		    (rc = set_flag(x, c.occ, SO_REUSEPORT, r.reuseport, "SO_REUSEPORT")) ||
+		if ((rc = slot_open(x, r.name, HOST_A, r.family, SOCK_STREAM, &c.occ)) || (rc = set_options(x, c.occ, &r)) ||
 		    (rc = bind_to(x, c.occ, r.addr, r.port)))
 			break;
 		break;

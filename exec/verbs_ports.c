@@ -98,6 +98,7 @@ struct opts {
 	int reuseaddr, linger0, server_closes;
 	int family;                /* family=inet|inet6, which the planner writes from the case's */
 	int left;                  /* left=STATE: what the end that closed first becomes */
+	int type;                  /* proto=tcp|udp: SOCK_STREAM (0 until set) or SOCK_DGRAM */
 };
 
 static int opt_flag(const char *v, int *out)
@@ -125,6 +126,8 @@ static int opt_one(struct opts *o, const char *key, const char *v)
 		return (o->family = family_parse(v)) < 0 ? -1 : 0;
 	if (strcmp(key, "range") == 0)
 		return port_range_parse(v, &o->range_lo, &o->range_hi);
+	if (strcmp(key, "proto") == 0)
+		return (o->type = strcmp(v, "udp") == 0 ? SOCK_DGRAM : strcmp(v, "tcp") == 0 ? SOCK_STREAM : -1) < 0 ? -1 : 0;
 	if (strcmp(key, "bind") == 0)
 		return port_range_parse(v, &o->bind_lo, &o->bind_hi);
 	if (strcmp(key, "reuseaddr") == 0)
@@ -258,12 +261,13 @@ static enum step_rc v_port_range(struct exec_ctx *x, int argc, char **argv)
 /* ---- connect-until-fail, bind-until-fail ---- */
 
 /* A held socket of a filling loop: a slot PREFIX.N, so that it stays open with the case. */
-static enum step_rc held_socket(struct exec_ctx *x, const char *prefix, long i, int family, struct sock_slot **out)
+static enum step_rc held_socket(struct exec_ctx *x, const char *prefix, long i, int family, int type,
+				struct sock_slot **out)
 {
 	char name[32];
 	if (snprintf(name, sizeof(name), "%s.%ld", prefix, i) >= (int)sizeof(name))
 		return ctx_error(x, "socket name prefix '%s' is too long", prefix);
-	return slot_open(x, name, x->host, family, SOCK_STREAM, out);
+	return slot_open(x, name, x->host, family, type ? type : SOCK_STREAM, out);
 }
 
 static enum step_rc parse_max(struct exec_ctx *x, const char *s, long limit, long *max)
@@ -293,7 +297,7 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 		struct sock_slot *s;
 		const char *what;
 		int e;
-		if ((rc = held_socket(x, argv[1], i, o.family, &s)))
+		if ((rc = held_socket(x, argv[1], i, o.family, SOCK_STREAM, &s)))
 			break;
 		if ((e = apply_opts(s->fd, &o, &what)))
 			rc = loop_failed(x, argv[1], t, e, what);
@@ -311,7 +315,7 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 	return rc;
 }
 
-/* bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]: binds sockets
+/* bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI] [proto=tcp|udp]: binds sockets
  * PREFIX.1 ... to ADDRESS port 0 (the kernel chooses), keeping them, until one fails. */
 static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 {
@@ -319,7 +323,7 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 	long max;
 	struct sockaddr_storage at;
 	socklen_t len;
-	if (parse_max(x, argv[3], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 4, "range reuseaddr family", &o) ||
+	if (parse_max(x, argv[3], PREFIX_MAX, &max) || opts_parse(x, argc, argv, 4, "range reuseaddr family proto", &o) ||
 	    addr_resolve(x, argv[2], o.family, 0, &at, &len) < 0)
 		return STEP_ERROR;
 	struct tally *t = xcalloc(1, sizeof(*t));
@@ -328,7 +332,7 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 		struct sock_slot *s;
 		const char *what;
 		int e;
-		if ((rc = held_socket(x, argv[1], i, o.family, &s)))
+		if ((rc = held_socket(x, argv[1], i, o.family, o.type, &s)))
 			break;
 		if ((e = apply_opts(s->fd, &o, &what)))
 			rc = loop_failed(x, argv[1], t, e, what);

@@ -56,6 +56,8 @@ struct topo {
  * entries for the other's addresses. On return everything is usable at once: IPv6
  * addresses are local and both veth ends transmit (no first packet is lost). */
 int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, char *err, size_t errlen);
+/* Host A's second IPv6 address, the same on both topologies (a case naming it literally needs it). */
+#define TOPO_A6_SECOND "2001:db8::11"
 /* Loopback only: leave out host A's second IPv6 address (2001:db8::11 on lo). That address
  * becomes reachable only once a kernel work item has added its local route, which topo_build
  * waits for; a case that never uses host2 need not pay for it. (::1 is ready at once.) */

@@ -52,7 +52,7 @@ static void fill_loopback(struct topo *t)
 	set4(&t->a4[HOST_A], "127.0.0.1");
 	set4(&t->a4_second, "127.0.0.2");
 	t->a6[HOST_A] = in6addr_loopback;
-	set6(&t->a6_second, "2001:db8::11");
+	set6(&t->a6_second, TOPO_A6_SECOND);
 	t->a4[HOST_B] = t->a4[HOST_A];
 	t->a6[HOST_B] = t->a6[HOST_A];
 	t->ifindex[HOST_A] = t->ifindex[HOST_B] = LO_IFINDEX;
@@ -64,7 +64,7 @@ static void fill_pair(struct topo *t)
 	set4(&t->a4_second, "192.0.2.11");
 	set4(&t->a4[HOST_B], "192.0.2.2");
 	set6(&t->a6[HOST_A], "2001:db8::1");
-	set6(&t->a6_second, "2001:db8::11");
+	set6(&t->a6_second, TOPO_A6_SECOND);
 	set6(&t->a6[HOST_B], "2001:db8::2");
 	t->ifindex[HOST_A] = VETH_A_IFINDEX;
 	t->ifindex[HOST_B] = VETH_B_IFINDEX;

@@ -375,10 +375,24 @@ static int parse_expect(struct parser *p, const struct line *l)
 	memset(r, 0, sizeof(*r));
 	r->outcome = xstrdup(o);
 	r->pos = (struct srcpos){ l->no, l->tok[0].col };
-	if (l->ntok > 2) {
-		if (strcmp(l->tok[2].s, "when") != 0)
-			return fail(p, l->no, l->tok[2].col, "expected 'when' after the outcome, got '%s'", l->tok[2].s);
-		return parse_conds(p, l, 3, &r->when);
+	size_t t = 2;
+	if (l->ntok > t && strcmp(l->tok[t].s, "at") == 0) {
+		if (l->ntok <= t + 1)
+			return fail(p, l->no, (int)l->len + 1, "expected a step after 'at' (the verb that fails, e.g. listen)");
+		if (o[0] != 'E')
+			return fail(p, l->no, l->tok[t].col, "'at' names the step that fails: it needs an errno outcome");
+		if (!verb_spec_find(l->tok[t + 1].s))
+			return fail(p, l->no, l->tok[t + 1].col, "'at' takes a verb of the step language, got '%s'",
+				    l->tok[t + 1].s);
+		r->at = xstrdup(l->tok[t + 1].s);
+		t += 2;
+	}
+	r->label = r->at ? xasprintf("%s at %s", o, r->at) : xstrdup(o);
+	if (l->ntok > t) {
+		if (strcmp(l->tok[t].s, "when") != 0)
+			return fail(p, l->no, l->tok[t].col, "expected 'at STEP' or 'when' after the outcome, got '%s'",
+				    l->tok[t].s);
+		return parse_conds(p, l, (int)t + 1, &r->when);
 	}
 	return 0;
 }
@@ -407,19 +421,27 @@ static int parse_expect_detail(struct parser *p, const struct line *l)
 
 static int add_step(struct parser *p, struct steplist *sl, const struct line *l)
 {
-	size_t n = 0;
+	size_t n = 0, first = 0;
 	while (n < l->ntok && strcmp(l->tok[n].s, "when") != 0)
 		n++;
 	sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));
 	struct step *s = &sl->v[sl->n++];
 	memset(s, 0, sizeof(*s));
-	s->argc = (int)n;
+	/* "try STEP": the step may be refused; what it came to is a fact of the case. */
+	if (n > 0 && strcmp(l->tok[0].s, "try") == 0) {
+		s->may_fail = true;
+		first = 1;
+	}
+	s->argc = (int)(n - first);
 	s->argv = xcalloc(n + 1, sizeof(char *));
 	s->cols = xcalloc(n + 1, sizeof(int));
-	for (size_t i = 0; i < n; i++) {
-		s->argv[i] = xstrdup(l->tok[i].s);
-		s->cols[i] = l->tok[i].col;
+	for (size_t i = first; i < n; i++) {
+		s->argv[i - first] = xstrdup(l->tok[i].s);
+		s->cols[i - first] = l->tok[i].col;
 	}
+	n -= first;
+	if (first && n == 0)
+		return fail(p, l->no, l->tok[0].col, "'try' takes a step: try VERB ARGS...");
 	s->pos = (struct srcpos){ l->no, l->tok[0].col };
 	if (n == 0)
 		return fail(p, l->no, l->tok[0].col, "a step starts with its verb, not 'when'");
@@ -434,11 +456,11 @@ static int add_step(struct parser *p, struct steplist *sl, const struct line *l)
 	char m[400];
 	int bad;
 	if (verb_check(v, s->argc, s->argv, true, &bad, m, sizeof(m)) < 0)
-		return fail(p, l->no, bad ? l->tok[bad].col : l->tok[0].col, "%s", m);
+		return fail(p, l->no, bad ? s->cols[bad] : s->cols[0], "%s", m);
 	if (v->writes_sysctl && sysctl_netns_local(v->writes_sysctl, m, sizeof(m)) < 0)
-		return fail(p, l->no, l->tok[0].col, "%s: %s", v->name, m);
-	if (n < l->ntok)
-		return parse_conds(p, l, n + 1, &s->when);
+		return fail(p, l->no, s->cols[0], "%s: %s", v->name, m);
+	if (n + first < l->ntok)
+		return parse_conds(p, l, n + first + 1, &s->when);
 	return 0;
 }
 
@@ -797,6 +819,8 @@ void casefile_free(struct case_file *cf)
 	steps_free(&cf->test);
 	for (size_t i = 0; i < cf->nexpects; i++) {
 		free(cf->expects[i].outcome);
+		free(cf->expects[i].at);
+		free(cf->expects[i].label);
 		free(cf->expects[i].why);
 		for (size_t j = 0; j < cf->expects[i].nrefs; j++)
 			free(cf->expects[i].refs[j]);

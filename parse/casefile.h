@@ -5,6 +5,7 @@
  * more text under "about"). Lines whose first non-blank character is '#' are comments. */
 #ifndef SOCKREUSE_CASEFILE_H
 #define SOCKREUSE_CASEFILE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "lib/kv.h"
 
@@ -44,10 +45,13 @@ struct let_rule {
 	struct srcpos pos;
 };
 
-/* expect OUTCOME [when CONDS] + why + refs: the first rule whose conditions hold is the
- * expectation. OUTCOME is "ok", an errno name, or "any" (observed, not asserted). */
+/* expect OUTCOME [at STEP] [when CONDS] + why + refs: the first rule whose conditions hold
+ * is the expectation. OUTCOME is "ok", an errno name, or "any" (observed, not asserted);
+ * with "at STEP" the step that failed must be that verb too. */
 struct expect_rule {
 	char *outcome;
+	char *at;        /* NULL, or the verb the outcome must come from */
+	char *label;     /* as reports show it: "EADDRINUSE" or "EADDRINUSE at listen" */
 	struct condlist when;
 	char *why;
 	char **refs;
@@ -61,6 +65,7 @@ struct step {
 	int *cols;       /* the column of each token, for messages */
 	struct condlist when;  /* "VERB ARGS when COND...": the step is part of matching instances only */
 	struct srcpos pos;
+	bool may_fail;   /* "try VERB ARGS": a refused call is recorded as a fact, not a failure */
 };
 
 struct steplist {

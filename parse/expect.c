@@ -91,6 +91,13 @@ bool outcome_matches(const char *expected, const char *observed)
 	return strcmp(expected, "any") == 0 || strcmp(expected, observed) == 0;
 }
 
+bool expect_met(const struct expect_rule *r, const char *observed, const char *failed_at)
+{
+	if (!outcome_matches(r->outcome, observed))
+		return false;
+	return !r->at || (failed_at && strcmp(r->at, failed_at) == 0);
+}
+
 char *cond_str(const struct cond *c)
 {
 	static const char *ops[] = { [COND_EQ] = "=", [COND_NE] = "!=", [COND_GE] = ">=", [COND_LT] = "<" };

@@ -36,6 +36,9 @@ const struct expect_rule *expect_pick(const struct case_file *cf, const struct k
 
 /* Does an observed outcome satisfy the expected one? ("any" accepts everything.) */
 bool outcome_matches(const char *expected, const char *observed);
+/* Does a run meet the rule: its outcome, and with "at STEP" the verb that failed
+ * (failed_at; NULL when nothing failed)? */
+bool expect_met(const struct expect_rule *r, const char *observed, const char *failed_at);
 
 /* The condition as text, e.g. "state=LISTEN|TIME_WAIT" or "kernel>=6.14". Caller frees. */
 char *cond_str(const struct cond *c);

@@ -49,13 +49,17 @@ const struct verb_spec verb_specs[] = {
 	{ .name = "host", .usage = "host a|b", .args = { HOST_ } },
 	{ .name = "uid", .usage = "uid NUMBER", .args = { { .kind = ARG_NUM, .lo = 0, .hi = 65535 } } },
 	{ .name = "occupy",
-	  .usage = "occupy NAME STATE active|passive ADDRESS PORT [reuseaddr=0|1] [reuseport=0|1] [rport=PORT]",
+	  .usage = "occupy NAME STATE active|passive ADDRESS PORT [reuseaddr=0|1] [reuseport=0|1] [rport=PORT] "
+		   "[family=inet|inet6] [v6only=0|1] [proto=tcp|udp] [dev=IFNAME]",
 	  .args = { NAME_, { .kind = ARG_STATE, .words = OCCUPY_STATES }, { .kind = ARG_WORD, .words = "active passive" },
 		    ADDR_, PORT1_ },
 	  /* rport: the port of the remote's listener an active occupant connects to; the
 	   * planner writes the case's RPORT in, so a case can name that listener. */
 	  .opts = { FLAG_("reuseaddr"), FLAG_("reuseport"),
-		    { .kind = ARG_PORT, .key = "rport", .lo = 1, .hi = 65535, .fill = "RPORT" }, FAMILY_OPT_ } },
+		    { .kind = ARG_PORT, .key = "rport", .lo = 1, .hi = 65535, .fill = "RPORT" }, FAMILY_OPT_,
+		    /* v6only: IPV6_V6ONLY (IPv6 only); proto: a UDP occupant is BOUND or, connected,
+		     * ESTABLISHED; dev: SO_BINDTODEVICE. */
+		    FLAG_("v6only"), { .kind = ARG_PROTO, .key = "proto" }, { .kind = ARG_TEXT, .key = "dev" } } },
 	{ .name = "wait-state", .usage = "wait-state NAME STATE",
 	  .args = { NAME_, { .kind = ARG_STATE, .words = ALL_STATES } } },
 	{ .name = "drop", .usage = "drop a|b on|off", .args = { HOST_, { .kind = ARG_WORD, .words = "on off" } } },
@@ -77,9 +81,11 @@ const struct verb_spec verb_specs[] = {
 	{ .name = "connect-until-fail", .usage = "connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]",
 	  .args = { NAME_, ADDR_, PORT1_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } },
 	  .opts = { { .kind = ARG_RANGE, .key = "range" }, FAMILY_OPT_ } },
-	{ .name = "bind-until-fail", .usage = "bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]",
+	{ .name = "bind-until-fail",
+	  .usage = "bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI] [proto=tcp|udp]",
 	  .args = { NAME_, ADDR_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } },
-	  .opts = { FLAG_("reuseaddr"), { .kind = ARG_RANGE, .key = "range" }, FAMILY_OPT_ } },
+	  .opts = { FLAG_("reuseaddr"), { .kind = ARG_RANGE, .key = "range" }, FAMILY_OPT_,
+		    { .kind = ARG_PROTO, .key = "proto" } } },
 	{ .name = "reconnect-loop",
 	  .usage = "reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server] "
 		   "[left=TIME_WAIT|CLOSED]",
@@ -193,6 +199,13 @@ static bool word_in(const char *list, const char *w)
 static bool is_address(const char *s)
 {
 	unsigned char buf[16];
+	size_t n = strlen(s);
+	if (n > 7 && n < 32 && strcmp(s + n - 7, "-mapped") == 0) {
+		/* host-mapped, any-mapped ...: an IPv4 word as ::ffff:a.b.c.d */
+		char v4[32];
+		snprintf(v4, sizeof(v4), "%.*s", (int)(n - 7), s);
+		return word_in("host host2 peer any unassigned loopback", v4);
+	}
 	return word_in("host host2 peer any unassigned loopback", s) || inet_pton(AF_INET, s, buf) == 1 ||
 	       inet_pton(AF_INET6, s, buf) == 1;
 }
@@ -204,10 +217,13 @@ static const struct {
 	{ "SO_REUSEADDR", "a number" }, { "SO_REUSEPORT", "a number" }, { "IP_BIND_ADDRESS_NO_PORT", "a number" },
 	{ "IP_FREEBIND", "a number" }, { "IPV6_V6ONLY", "a number" }, { "TCP_LINGER2", "a number" },
 	{ "SO_LINGER", "off or seconds (0 to 3600)" }, { "IP_LOCAL_PORT_RANGE", "LO-HI" },
+	{ "SO_BINDTODEVICE", "an interface name, or none" },
 };
 
 static int optval_ok(const char *opt, const char *val)
 {
+	if (strcmp(opt, "SO_BINDTODEVICE") == 0)
+		return *val && strlen(val) < 16 && !strchr(val, '/');
 	if (strcmp(opt, "SO_LINGER") == 0)
 		return strcmp(val, "off") == 0 || num_in(val, 0, 3600, NULL) == 0;
 	if (strcmp(opt, "IP_LOCAL_PORT_RANGE") == 0) {

@@ -2,6 +2,7 @@
 #include "parse/expect.h"
 #include "parse/verbs_spec.h"
 #include "lib/util.h"
+#include "netns/netns.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -221,6 +222,7 @@ static int subst_steps(const struct case_file *cf, const struct steplist *in, co
 			continue;
 		struct step *d = &out->v[out->n++];
 		d->pos = s->pos;
+		d->may_fail = s->may_fail;
 		d->argc = s->argc;
 		d->argv = xcalloc((size_t)s->argc + 1, sizeof(char *));
 		d->cols = xcalloc((size_t)s->argc + 1, sizeof(int));
@@ -340,7 +342,7 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 		const struct verb_spec *v = verb_spec_find(st->argv[0]);
 		ci.waits_on_timer |= v && (v->flags & VERB_WAITS_ON_TIMER);
 		for (int a = 1; a < st->argc; a++)
-			ci.uses_host2 |= strcmp(st->argv[a], "host2") == 0;
+			ci.uses_host2 |= strncmp(st->argv[a], "host2", 5) == 0 || strcmp(st->argv[a], TOPO_A6_SECOND) == 0;
 	}
 	ci.id = id.s;
 	id.s = NULL;

@@ -23,6 +23,10 @@ STATUSES = ("pass", "fail", "skip", "error")
 # The params vocabulary of DESIGN.md: key -> allowed values (None: any string).
 STATES = ("CLOSED BOUND LISTEN SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 CLOSE_WAIT "
           "CLOSING LAST_ACK TIME_WAIT").split()
+# Addresses as the dual-stack families write them: the wildcards, loopback, the second
+# addresses of the host, and the v4-mapped forms.
+ADDRESSES = ("0.0.0.0 127.0.0.1 127.0.0.2 :: ::1 2001:db8::11 ::ffff:0.0.0.0 ::ffff:127.0.0.1 "
+             "192.0.2.1 192.0.2.11 2001:db8::1").split()
 VOCAB = {
     "op": {"bind", "listen", "connect", "sendto"},
     "proto": {"tcp", "udp"},
@@ -39,6 +43,13 @@ VOCAB = {
     "local": {"explicit", "ephemeral", "no_port"},
     "tuple_diff": {"none", "proto", "src_addr", "src_port", "dst_addr", "dst_port"},
     "topology": {"loopback", "pair"},
+    # Families that name addresses literally (dual stack, several sockets on one port).
+    "old_addr": set(ADDRESSES),
+    "new_addr": set(ADDRESSES),
+    "old_v6only": {"0", "1"},
+    "new_v6only": {"0", "1"},
+    "occupants": {str(n) for n in range(0, 65)},
+    "dev": {"lo", "veth0", "veth1", "none"},
 }
 
 

@@ -2,6 +2,7 @@
 #include "fixture.h"
 #include "parse/casefile.h"
 #include "plan/plan.h"
+#include "parse/expect.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,40 @@ START_TEST(kernel_conditions_only_in_expect)
 }
 END_TEST
 
+/* "expect E at STEP" names the verb that must fail; "try STEP" marks a step that may. */
+START_TEST(expect_at_and_try)
+{
+	const char *text = "case 0901\ntitle t\ngroup g\n"
+			   "setup:\n    socket a tcp\n    try bind a host 4000\n"
+			   "test:\n    socket s tcp\n    bind s host 4000\n    listen s\n"
+			   "expect EADDRINUSE at listen when x=1\n    why w\n    ref r\n"
+			   "expect EADDRINUSE at bind\n    why w\n    ref r\n";
+	struct case_file cf;
+	char err[512] = "";
+	ck_assert_int_eq(parse(text, &cf, err), 0);
+	ck_assert(cf.setup.v[1].may_fail);
+	ck_assert(!cf.setup.v[0].may_fail);
+	ck_assert_str_eq(cf.setup.v[1].argv[0], "bind");
+	ck_assert_int_eq(cf.setup.v[1].argc, 4);
+	ck_assert_str_eq(cf.expects[0].at, "listen");
+	ck_assert_str_eq(cf.expects[0].label, "EADDRINUSE at listen");
+	ck_assert_uint_eq(cf.expects[0].when.n, 1);
+	ck_assert(expect_met(&cf.expects[1], "EADDRINUSE", "bind"));
+	ck_assert(!expect_met(&cf.expects[1], "EADDRINUSE", "listen"));
+	ck_assert(!expect_met(&cf.expects[1], "EADDRINUSE", NULL));
+	ck_assert(!expect_met(&cf.expects[1], "ok", NULL));
+	casefile_free(&cf);
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok at bind\n    why w\n    ref r\n",
+		     "cases/0901-x.case:6:", "needs an errno outcome");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect EINVAL at frob\n    why w\n    ref r\n",
+		     "cases/0901-x.case:6:18:", "'at' takes a verb");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    try\nexpect ok\n    why w\n    ref r\n",
+		     "cases/0901-x.case:5:5:", "'try' takes a step");
+	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    try bind s host\nexpect ok\n    why w\n    ref r\n",
+		     "cases/0901-x.case:5:", "'bind' takes");
+}
+END_TEST
+
 START_TEST(subst_replaces_and_reports_unknown)
 {
 	struct kvlist v = { 0 };
@@ -243,6 +278,7 @@ static Suite *suite(void)
 	tcase_add_test(t, errors_name_file_line_column);
 	tcase_add_test(t, expansion_errors);
 	tcase_add_test(t, subst_replaces_and_reports_unknown);
+	tcase_add_test(t, expect_at_and_try);
 	tcase_add_test(t, trailing_comments_end_values_not_text);
 	tcase_add_test(t, kernel_conditions_only_in_expect);
 	suite_add_tcase(s, t);
