@@ -32,7 +32,7 @@ DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml
              python3-yaml chromium
 DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd python3-apt
 
-.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu clean
+.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu clean ci-kernel ci-merge
 
 all: $(BIN)
 
@@ -83,6 +83,16 @@ kernels: deps-qemu
 baselines: deps-qemu
 	@$(MAKE) --no-print-directory $(BIN)
 	sh kernels/run --all --baselines
+
+# The two jobs of the CI recipes in docs/ci/ (GitHub Actions, GitLab CI): one kernel's report,
+# then the comparison of all of them.
+KERNEL   ?= host
+CI_OUT   ?= ci-out
+CI_IN    ?= ci-out
+ci-kernel: $(BIN)
+	sh docs/ci/kernel-job.sh '$(KERNEL)' '$(CI_OUT)'
+ci-merge: $(BIN)
+	sh docs/ci/merge-job.sh '$(CI_IN)' '$(CI_OUT)'
 
 docs: $(BIN)
 	$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md
