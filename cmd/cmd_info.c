@@ -2,6 +2,8 @@
 #include "cmd/commands.h"
 #include "parse/expect.h"
 #include "plan/plan.h"
+#include "cmd/select.h"
+#include "reports/escape.h"
 #include "lib/util.h"
 
 #include <getopt.h>
@@ -41,27 +43,58 @@ const char *default_cases_dir(char *buf, size_t len)
 
 struct info_opts {
 	const char *cases_dir;
-	char **include;
-	size_t ninclude;
+	struct selection select;
+	int json;
 };
+
+#define LIST_USAGE "usage: sockreuse list [--cases DIR] [--filter GLOB]... [--exclude GLOB]... [--filter-from FILE]\n" \
+		   "                      [--param KEY=VALUE]... [--json]\n"
+#define DESCRIBE_USAGE "usage: sockreuse describe [--cases DIR] ID\n"
+
+static void help(const char *cmd)
+{
+	if (strcmp(cmd, "list") == 0)
+		fputs(LIST_USAGE
+		      "\n"
+		      "Lists the cases: id<TAB>title a line, or with --json their ids, titles, params, file and\n"
+		      "line (reports/list-schema.json).\n"
+		      "\n"
+		      "  --cases DIR          the case files (default: beside the binary, else installed)\n"
+		      SELECT_HELP
+		      "  --json               one JSON document instead of lines\n", stdout);
+	else
+		fputs(DESCRIBE_USAGE
+		      "\n"
+		      "Shows one case as documentation: its scenario, params, steps, and the expected outcome\n"
+		      "per kernel range with why and references.\n"
+		      "\n"
+		      "  --cases DIR          the case files (default: beside the binary, else installed)\n", stdout);
+}
 
 static int parse_info_opts(const char *cmd, int argc, char **argv, struct info_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "cases", required_argument, NULL, 'c' }, { "filter", required_argument, NULL, 'f' },
+	static const struct option list_opts[] = {
+		{ "cases", required_argument, NULL, 'c' }, SELECT_LONGOPTS, { "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	int c;
+	static const struct option describe_opts[] = {
+		{ "cases", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	char prog[32];
+	int c, sel;
+	snprintf(prog, sizeof(prog), "sockreuse %s", cmd);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", strcmp(cmd, "list") == 0 ? list_opts : describe_opts, NULL)) != -1) {
+		if ((sel = select_option(prog, c, optarg, &o->select)) != 0) {
+			if (sel < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
 		case 'c': o->cases_dir = optarg; break;
-		case 'f':
-			strv_push(&o->include, &o->ninclude, optarg);
-			break;
+		case 'J': o->json = 1; break;
 		case 'h':
-			printf("usage: sockreuse %s [--cases DIR] %s\n", cmd,
-			       strcmp(cmd, "list") == 0 ? "[--filter GLOB]..." : "ID");
+			help(cmd);
 			exit(0);
 		default:
 			return -1;
@@ -81,22 +114,63 @@ static int load(const struct info_opts *o, struct plan *p, const char *cmd)
 	return 0;
 }
 
+/* {"format": "sockreuse-list/1", "cases": [...]}, one case a line (reports/list-schema.json). */
+static void list_json(const struct plan *p)
+{
+	struct buf b = { 0 };
+	buf_add(&b, "{\"format\": \"sockreuse-list/1\", \"cases\": [");
+	for (size_t i = 0; i < p->ncases; i++) {
+		const struct case_inst *c = &p->cases[i];
+		buf_add(&b, i ? ",\n" : "\n");
+		buf_add(&b, "{\"id\": ");
+		esc_json(&b, c->id);
+		buf_printf(&b, ", \"number\": %d, \"title\": ", c->cf->number);
+		esc_json(&b, c->title);
+		buf_add(&b, ", \"group\": ");
+		esc_json(&b, c->cf->group ? c->cf->group : "");
+		buf_add(&b, ", \"params\": {");
+		for (size_t j = 0; j < c->params.n; j++) {
+			buf_add(&b, j ? ", " : "");
+			esc_json(&b, c->params.v[j].key);
+			buf_add(&b, ": ");
+			esc_json(&b, c->params.v[j].val);
+		}
+		buf_add(&b, "}, \"file\": ");
+		esc_json(&b, c->cf->path);
+		buf_printf(&b, ", \"line\": %d}", c->cf->line);
+	}
+	buf_add(&b, "\n]}\n");
+	fwrite(b.s, 1, b.len, stdout);
+	buf_free(&b);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct info_opts o = { 0 };
 	struct plan p;
+	int rc = EXIT_PASS;
 	if (parse_info_opts("list", argc, argv, &o) < 0 || optind < argc) {
-		fprintf(stderr, "usage: sockreuse list [--cases DIR] [--filter GLOB]...\n");
+		fputs(LIST_USAGE, stderr);
+		select_free(&o.select);
 		return EXIT_USAGE;
 	}
-	if (load(&o, &p, "list") < 0)
+	if (load(&o, &p, "list") < 0) {
+		select_free(&o.select);
 		return EXIT_USAGE;
-	plan_filter(&p, o.include, o.ninclude, NULL, 0);
-	for (size_t i = 0; i < p.ncases; i++)
-		printf("%s\t%s\n", p.cases[i].id, p.cases[i].title);
+	}
+	select_apply(&p, &o.select);
+	if (o.json)
+		list_json(&p);
+	else
+		for (size_t i = 0; i < p.ncases; i++)
+			printf("%s\t%s\n", p.cases[i].id, p.cases[i].title);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sockreuse list: cannot write to stdout\n");
+		rc = EXIT_FAILED;
+	}
 	plan_free(&p);
-	free(o.include);
-	return EXIT_PASS;
+	select_free(&o.select);
+	return rc;
 }
 
 /* Prints text wrapped at about 88 columns: first line after `first`, the others after `next`. */
@@ -127,6 +201,7 @@ static void print_wrapped(const char *first, const char *next, const char *text)
  * whose non-kernel conditions hold and which has no kernel condition ends the list. */
 static void print_expectations(const struct case_inst *c)
 {
+	int ranges = 0;  /* kernel ranges shown so far */
 	for (size_t i = 0; i < c->cf->nexpects; i++) {
 		const struct expect_rule *r = &c->cf->expects[i];
 		if (!conds_hold_any_kernel(&r->when, &c->vars))
@@ -140,7 +215,8 @@ static void print_expectations(const struct case_inst *c)
 			free(s);
 		}
 		int last = !range.len;
-		printf("  %-12s %s\n", r->label, last ? (i ? "on every other kernel" : "on every kernel") : range.s);
+		printf("  %-12s %s\n", r->label, last ? (ranges ? "on every other kernel" : "on every kernel") : range.s);
+		ranges++;
 		print_wrapped("      why: ", "           ", r->why);
 		for (size_t j = 0; j < r->nrefs; j++)
 			printf("      ref: %s\n", r->refs[j]);
@@ -155,7 +231,7 @@ int cmd_describe(int argc, char **argv)
 	struct info_opts o = { 0 };
 	struct plan p;
 	if (parse_info_opts("describe", argc, argv, &o) < 0 || optind != argc - 1) {
-		fprintf(stderr, "usage: sockreuse describe [--cases DIR] ID\n");
+		fputs(DESCRIBE_USAGE, stderr);
 		return EXIT_USAGE;
 	}
 	if (load(&o, &p, "describe") < 0)

@@ -507,6 +507,7 @@ static int parse_directive(struct parser *p, const struct line *l)
 			return fail(p, l->no, 1, "'case' is given twice: one case file per number");
 		if (need_args(p, l, 1, "a number") < 0)
 			return -1;
+		cf->line = l->no;
 		return parse_number(p, l);
 	}
 	if (strcmp(d, "title") == 0) {

@@ -76,6 +76,7 @@ struct steplist {
 struct case_file {
 	char *path;
 	int number;
+	int line;                /* of the 'case' directive: where the case begins */
 	char *title;
 	char *group;
 	char *about;

@@ -465,12 +465,41 @@ static int matches_any(const char *id, char **globs, size_t n)
 	return 0;
 }
 
-void plan_filter(struct plan *p, char **include, size_t ninclude, char **exclude, size_t nexclude)
+/* One of the '|'-separated globs of alts matches v, as in a case file's key=a|b. */
+static int matches_alt(const char *alts, const char *v)
+{
+	for (const char *a = alts;;) {
+		size_t n = strcspn(a, "|");
+		char *glob = xstrndup(a, n);
+		int m = fnmatch(glob, v, 0) == 0;
+		free(glob);
+		if (m)
+			return 1;
+		if (!a[n])
+			return 0;
+		a += n + 1;
+	}
+}
+
+/* Every KEY=VALUE holds: the instance has the param and its value matches (a case without
+ * the param is not selected by it). */
+static int params_match(const struct kvlist *params, const struct kvlist *want)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const char *v = kv_get(params, want->v[i].key);
+		if (!v || !matches_alt(want->v[i].val, v))
+			return 0;
+	}
+	return 1;
+}
+
+void plan_filter(struct plan *p, const struct plan_select *sel)
 {
 	size_t keep = 0;
 	for (size_t i = 0; i < p->ncases; i++) {
 		struct case_inst *c = &p->cases[i];
-		int in = (!ninclude || matches_any(c->id, include, ninclude)) && !matches_any(c->id, exclude, nexclude);
+		int in = (!sel->ninclude || matches_any(c->id, sel->include, sel->ninclude)) &&
+			 !matches_any(c->id, sel->exclude, sel->nexclude) && params_match(&c->params, &sel->params);
 		if (in)
 			p->cases[keep++] = *c;
 		/* Dropped instances keep their memory until plan_free; they are few and short-lived. */

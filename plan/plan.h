@@ -32,8 +32,15 @@ struct plan {
 int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char *err, size_t errlen);
 /* Expands one parsed file into p (used by plan_load and by tests). Same contract. */
 int plan_expand(struct plan *p, const struct case_file *cf, char *err, size_t errlen);
-/* Keeps only instances whose id matches one of the include globs (all when none) and none of the excludes. */
-void plan_filter(struct plan *p, char **include, size_t ninclude, char **exclude, size_t nexclude);
+/* Which instances a command works on: ids matching one of the include globs (all when
+ * none) and none of the excludes, whose params match every KEY=GLOB of params. */
+struct plan_select {
+	char **include, **exclude;
+	size_t ninclude, nexclude;
+	struct kvlist params;
+};
+/* Keeps only the selected instances. */
+void plan_filter(struct plan *p, const struct plan_select *sel);
 const struct case_inst *plan_find(const struct plan *p, const char *id);
 void plan_free(struct plan *p);
 
