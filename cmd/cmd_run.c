@@ -3,10 +3,12 @@
 #include "parse/expect.h"
 #include "plan/plan.h"
 #include "cmd/runinfo.h"
+#include "cmd/select.h"
 #include "parse/known.h"
 #include "sched/sched.h"
 #include "lib/util.h"
 #include "reports/report.h"
+#include "reports/term.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +21,16 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
 struct run_opts {
 	const char *cases_dir;
-	char **include, **exclude;
-	size_t ninclude, nexclude;
-	int jobs, repeat, keep_going;
+	struct selection select;
+	int jobs, repeat, keep_going, maxfail;
 	double timeout_s;
-	const char *tap, *junit, *json;
+	const char *tap, *junit, *json, *jsonl;
+	enum term_verbosity verbosity;
+	enum color_when color;
 	struct known_list known;   /* --known FILE: kernel bugs waived as xfail */
 };
 
@@ -49,45 +54,113 @@ struct run_state {
 	struct tally *tallies;
 	FILE *tap_stream;      /* stdout when TAP streams, else NULL */
 	size_t tap_n;
+	struct term_view *view;   /* when stdout is a terminal */
+	FILE *jsonl;           /* --jsonl: one line per finished case */
+	int jsonl_failed;
+	size_t nbad;           /* failures and errors so far, for --maxfail */
+	int stop;              /* --maxfail reached: the scheduler stops */
 };
+
+#define RUN_USAGE                                                                              \
+	"usage: sockreuse run [--cases DIR] [--filter GLOB]... [--exclude GLOB]... [--filter-from FILE]\n" \
+	"                     [--param KEY=VALUE]... [-j N] [--timeout SEC] [--repeat N] [--keep-going]\n" \
+	"                     [--maxfail N | -x] [-q | -v] [--color=auto|always|never]\n"           \
+	"                     [--tap FILE] [--junit FILE] [--json FILE] [--jsonl FILE] [--known FILE]\n"
 
 static void usage_run(FILE *f)
 {
-	fputs("usage: sockreuse run [--cases DIR] [--filter GLOB]... [--exclude GLOB]... [-j N]\n"
-	      "                     [--timeout SEC] [--repeat N] [--keep-going]\n"
-	      "                     [--tap FILE] [--junit FILE] [--json FILE] [--known FILE]\n", f);
+	fputs(RUN_USAGE, f);
+}
+
+static void help_run(void)
+{
+	fputs(RUN_USAGE
+	      "\n"
+	      "Runs the cases, each in a forked child in a fresh network namespace, and reports them.\n"
+	      "On a terminal it shows a progress line, each failure and error as it happens and a recap;\n"
+	      "otherwise TAP version 13 goes to stdout unless --tap names a file.\n"
+	      "\n"
+	      "  --cases DIR          the case files (default: beside the binary, else installed)\n"
+	      SELECT_HELP
+	      "  -j, --jobs N         run N cases at once (default 1)\n"
+	      "  --timeout SEC        kill a case after SEC seconds and report it as an error (default 30)\n"
+	      "  --repeat N           run every case N times; differing outcomes fail\n"
+	      "  --keep-going         report a case file that does not load as an error, run the others\n"
+	      "  --maxfail N          stop after N failures or errors; cases not run are absent from\n"
+	      "                       the reports, which say the run was interrupted\n"
+	      "  -x, --exitfirst      --maxfail 1\n"
+	      "  -q, --quiet          terminal: no progress and no failure as it happens, only the recap\n"
+	      "  -v, --verbose        terminal: every case, and why for failures, errors and skips\n"
+	      "  --color=WHEN         terminal colours: auto (default; off with NO_COLOR), always, never\n"
+	      "  --tap FILE           TAP version 13\n"
+	      "  --junit FILE         JUnit XML\n"
+	      "  --json FILE          the JSON report (reports/schema.json)\n"
+	      "  --jsonl FILE         one JSON object a line as each case finishes, flushed per line\n"
+	      "  --known FILE         known kernel bugs: listed failing cases are xfail, passing ones xpass\n"
+	      "\n"
+	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
+	      "4 everything skipped, 130 interrupted.\n", stdout);
+}
+
+static int parse_count(const char *opt, const char *arg, int max, int *out)
+{
+	long v;
+	if (parse_long(arg, 1, max, &v) < 0) {
+		fprintf(stderr, "sockreuse run: %s takes a number from 1 to %d, got '%s'\n", opt, max, arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "cases", required_argument, NULL, 'c' }, { "filter", required_argument, NULL, 'f' },
-		{ "exclude", required_argument, NULL, 'x' }, { "jobs", required_argument, NULL, 'j' },
+		{ "cases", required_argument, NULL, 'c' }, SELECT_LONGOPTS,
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' }, { "repeat", required_argument, NULL, 'r' },
 		{ "tap", required_argument, NULL, 'T' }, { "junit", required_argument, NULL, 'J' },
-		{ "json", required_argument, NULL, 'S' }, { "keep-going", no_argument, NULL, 'k' },
-		{ "known", required_argument, NULL, 'K' },
+		{ "json", required_argument, NULL, 'S' }, { "jsonl", required_argument, NULL, 'L' },
+		{ "keep-going", no_argument, NULL, 'k' }, { "maxfail", required_argument, NULL, 'M' },
+		{ "exitfirst", no_argument, NULL, 'x' }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' }, { "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' }, { "known", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	int c;
-	long n;
+	int c, sel;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:xqvh", longopts, NULL)) != -1) {
+		if ((sel = select_option("sockreuse run", c, optarg, &o->select)) != 0) {
+			if (sel < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
 		case 'c': o->cases_dir = optarg; break;
-		case 'f':
-			strv_push(&o->include, &o->ninclude, optarg);
-			break;
-		case 'x':
-			strv_push(&o->exclude, &o->nexclude, optarg);
-			break;
 		case 'j':
-			if (parse_long(optarg, 1, 256, &n) < 0) {
-				fprintf(stderr, "sockreuse run: -j takes a number from 1 to 256, got '%s'\n", optarg);
+			if (parse_count("-j", optarg, 256, &o->jobs) < 0)
+				return -1;
+			break;
+		case 'M':
+			if (parse_count("--maxfail", optarg, 1000000, &o->maxfail) < 0)
+				return -1;
+			break;
+		case 'x': o->maxfail = 1; break;
+		case 'q': o->verbosity = TERM_QUIET; break;
+		case 'v': o->verbosity = TERM_VERBOSE; break;
+		case 'C':
+			if (strcmp(optarg, "auto") == 0)
+				o->color = COLOR_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o->color = COLOR_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o->color = COLOR_NEVER;
+			else {
+				fprintf(stderr, "sockreuse run: --color takes auto, always or never, got '%s'\n", optarg);
 				return -1;
 			}
-			o->jobs = (int)n;
 			break;
+		case 'L': o->jsonl = optarg; break;
 		case 't':
 			if (parse_double(optarg, TIMEOUT_MIN_S, TIMEOUT_MAX_S, &o->timeout_s) < 0) {
 				fprintf(stderr, "sockreuse run: --timeout takes seconds from %g to %g, got '%s'\n", TIMEOUT_MIN_S,
@@ -96,11 +169,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		case 'r':
-			if (parse_long(optarg, 1, 100000, &n) < 0) {
-				fprintf(stderr, "sockreuse run: --repeat takes a number from 1 to 100000, got '%s'\n", optarg);
+			if (parse_count("--repeat", optarg, 100000, &o->repeat) < 0)
 				return -1;
-			}
-			o->repeat = (int)n;
 			break;
 		case 'T': o->tap = optarg; break;
 		case 'J': o->junit = optarg; break;
@@ -115,7 +185,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		}
-		case 'h': usage_run(stdout); exit(0);
+		case 'h': help_run(); exit(0);
 		default: usage_run(stderr); return -1;
 		}
 	}
@@ -153,6 +223,24 @@ static int check_writable(const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+/* A finished case (the report's copy) goes to every stream: TAP on stdout, the terminal
+ * view, the --jsonl events; then --maxfail counts it. */
+static void emit(struct run_state *st)
+{
+	const struct case_result *c = &st->report.cases[st->report.ncases - 1];
+	if (st->tap_stream) {
+		tap_case(st->tap_stream, ++st->tap_n, c);
+		fflush(st->tap_stream);
+	}
+	if (st->view)
+		term_case(st->view, c);
+	if (st->jsonl && !st->jsonl_failed && json_case_line(st->jsonl, c) < 0)
+		st->jsonl_failed = errno ? errno : EIO;
+	if (c->status == ST_FAIL || c->status == ST_ERROR)
+		if (++st->nbad == (size_t)st->opts->maxfail)
+			st->stop = 1;
 }
 
 static const char *kind_name(enum run_kind k)
@@ -252,10 +340,7 @@ static void finalize_case(struct run_state *st, size_t ci)
 	}
 	r.detail = detail.s ? detail.s : "";
 	report_add(&st->report, &r);
-	if (st->tap_stream) {
-		tap_case(st->tap_stream, ++st->tap_n, &st->report.cases[st->report.ncases - 1]);
-		fflush(st->tap_stream);
-	}
+	emit(st);
 	buf_free(&detail);
 }
 
@@ -295,12 +380,90 @@ static void report_bad_files(struct run_state *st, const char *bad)
 					 .group = "load", .expected = "", .observed = "", .status = ST_ERROR,
 					 .detail = msg, .rationale = "" };
 		report_add(&st->report, &r);
-		if (st->tap_stream)
-			tap_case(st->tap_stream, ++st->tap_n, &st->report.cases[st->report.ncases - 1]);
+		emit(st);
 		free(path);
 		free(msg);
 		line = nl ? nl + 1 : NULL;
 	}
+}
+
+static int same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* https://no-color.org: a set, non-empty NO_COLOR turns colours off unless asked for. */
+static int use_color(enum color_when w)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	if (w != COLOR_AUTO)
+		return w == COLOR_ALWAYS;
+	return !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+}
+
+/* Where the per-case output goes: the terminal view when stdout is a terminal, else TAP on
+ * stdout unless --tap names a file; the --jsonl events. */
+static int open_streams(struct run_state *st, size_t total)
+{
+	const struct run_opts *o = st->opts;
+	int jsonl_stdout = o->jsonl && strcmp(o->jsonl, "-") == 0;
+	if (jsonl_stdout && !o->tap) {
+		fprintf(stderr, "sockreuse run: --jsonl - and the TAP stream would share stdout: give --tap FILE\n");
+		return -1;
+	}
+	if (o->jsonl) {
+		st->jsonl = jsonl_stdout ? stdout : fopen(o->jsonl, "we");
+		if (!st->jsonl) {
+			fprintf(stderr, "sockreuse run: cannot write %s: %s\n", o->jsonl, strerror(errno));
+			return -1;
+		}
+	}
+	if (jsonl_stdout)
+		return 0;
+	if (isatty(STDOUT_FILENO)) {
+		struct term_opts to = { .verbosity = o->verbosity, .color = use_color(o->color) };
+		st->view = term_open(stdout, total, &to);
+	} else if (!o->tap) {
+		st->tap_stream = stdout;
+		tap_begin(stdout);
+	}
+	return 0;
+}
+
+/* Ends the streams. The summary line goes to stderr unless stdout ends with it on the same
+ * file already (a terminal, or TAP and stderr in one log). */
+static void close_streams(struct run_state *st, const char *note)
+{
+	struct summary s = report_summary(&st->report);
+	int on_stdout = st->view || st->tap_stream;
+	if (st->tap_stream)
+		tap_end(stdout, st->tap_n, &st->report);
+	if (st->view)
+		term_close(st->view, &st->report, note);
+	else if (note)
+		fprintf(stderr, "sockreuse run: %s\n", note);
+	st->view = NULL;
+	fflush(stdout);
+	if (s.xpass) {
+		fprintf(stderr, "sockreuse run: %zu case%s listed in %s passed (xpass): the known issue may be "
+			"fixed on this kernel:", s.xpass, s.xpass == 1 ? "" : "s", st->opts->known.path);
+		for (size_t i = 0, shown = 0; i < st->report.ncases && shown < 5; i++)
+			if (st->report.cases[i].status == ST_XPASS)
+				fprintf(stderr, "%s %s", shown++ ? "," : "", st->report.cases[i].id);
+		fputs(s.xpass > 5 ? ", ...\n" : "\n", stderr);
+	}
+	if (!(on_stdout && same_file(STDOUT_FILENO, STDERR_FILENO))) {
+		fprintf(stderr, "%zu passed, %zu failed, %zu skipped, %zu errors", s.pass, s.fail, s.skip, s.error);
+		if (s.xfail || s.xpass)
+			fprintf(stderr, ", %zu xfail, %zu xpass", s.xfail, s.xpass);
+		fputc('\n', stderr);
+	}
+	if (st->jsonl && st->jsonl != stdout && fclose(st->jsonl) != 0 && !st->jsonl_failed)
+		st->jsonl_failed = errno ? errno : EIO;
+	if (st->jsonl_failed)
+		fprintf(stderr, "sockreuse run: cannot write %s: %s\n", st->opts->jsonl, strerror(st->jsonl_failed));
+	st->jsonl = NULL;
 }
 
 int cmd_run(int argc, char **argv)
@@ -319,7 +482,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "sockreuse run: %s\n", err);
 		return EXIT_USAGE;
 	}
-	plan_filter(&plan, o.include, o.ninclude, o.exclude, o.nexclude);
+	select_apply(&plan, &o.select);
 	if (plan.ncases == 0 && !(bad && *bad)) {
 		fprintf(stderr, "sockreuse run: no case matches the filters\n");
 		plan_free(&plan);
@@ -347,36 +510,45 @@ int cmd_run(int argc, char **argv)
 	}
 	runinfo_fill(&st.report.info, &origin);
 	st.tallies = xcalloc(plan.ncases, sizeof(*st.tallies));
-	if (!o.tap) {
-		st.tap_stream = stdout;
-		tap_begin(stdout);
+	size_t nbadfiles = 0;
+	for (const char *b = bad; b && *b; b++)
+		nbadfiles += *b == '\n';
+	if (open_streams(&st, plan.ncases + nbadfiles) < 0) {
+		free(st.tallies);
+		report_free(&st.report);
+		plan_free(&plan);
+		return EXIT_USAGE;
 	}
 	report_bad_files(&st, bad);
 	double t0 = now_ms();
-	struct sched_opts so = { .jobs = o.jobs, .timeout_s = o.timeout_s, .repeat = o.repeat, .origin = &origin };
-	int rc = plan.ncases ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
+	struct sched_opts so = { .jobs = o.jobs, .timeout_s = o.timeout_s, .repeat = o.repeat, .origin = &origin,
+				 .stop = &st.stop };
+	int rc = plan.ncases && !st.stop ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
+	if (st.stop && rc == 0)
+		rc = 2;  /* --maxfail reached by the files that did not load */
 	st.report.info.duration_s = (now_ms() - t0) / 1000.0;
-	st.report.interrupted = rc == 1;
+	st.report.interrupted = rc == 1 || rc == 2;
 	if (rc < 0)
 		fprintf(stderr, "sockreuse run: %s\n", err);
-	if (st.tap_stream)
-		tap_end(stdout, st.tap_n, &st.report);
-	int wrc = write_reports(&st);
-	struct summary s = report_summary(&st.report);
-	if (rc == 1)
-		fprintf(stderr, "sockreuse run: interrupted; the reports hold the %zu cases that finished\n", s.total);
-	if (s.xpass) {
-		fprintf(stderr, "sockreuse run: %zu case%s listed in %s passed (xpass): the known issue may be "
-			"fixed on this kernel:", s.xpass, s.xpass == 1 ? "" : "s", o.known.path);
-		for (size_t i = 0, shown = 0; i < st.report.ncases && shown < 5; i++)
-			if (st.report.cases[i].status == ST_XPASS)
-				fprintf(stderr, "%s %s", shown++ ? "," : "", st.report.cases[i].id);
-		fputs(s.xpass > 5 ? ", ...\n" : "\n", stderr);
+	char *note = NULL;
+	size_t not_run = plan.ncases + nbadfiles - st.report.ncases;
+	if (rc == 1) {
+		note = xasprintf("interrupted; the reports hold the %zu cases that finished", st.report.ncases);
+	} else if (rc == 2) {
+		/* Unrun cases are absent from every report, as after an interrupt, and the reports
+		 * say how many and why. */
+		char v[32];
+		snprintf(v, sizeof(v), "%d", o.maxfail);
+		kv_set(&st.report.info.properties, "run.maxfail", v);
+		snprintf(v, sizeof(v), "%zu", not_run);
+		kv_set(&st.report.info.properties, "run.not_run", v);
+		note = xasprintf("stopped after %zu failure%s or error%s (--maxfail %d); %zu cases not run", st.nbad,
+				 st.nbad == 1 ? "" : "s", st.nbad == 1 ? "" : "s", o.maxfail, not_run);
 	}
-	fprintf(stderr, "%zu passed, %zu failed, %zu skipped, %zu errors", s.pass, s.fail, s.skip, s.error);
-	if (s.xfail || s.xpass)
-		fprintf(stderr, ", %zu xfail, %zu xpass", s.xfail, s.xpass);
-	fputc('\n', stderr);
+	int wrc = write_reports(&st);
+	close_streams(&st, note);
+	free(note);
+	struct summary s = report_summary(&st.report);
 
 	for (size_t i = 0; i < plan.ncases; i++)
 		tally_free(&st.tallies[i]);
@@ -384,8 +556,7 @@ int cmd_run(int argc, char **argv)
 	report_free(&st.report);
 	plan_free(&plan);
 	free(bad);
-	free(o.include);
-	free(o.exclude);
+	select_free(&o.select);
 	known_free(&o.known);
 	if (rc == 1)
 		return EXIT_INTERRUPTED;

@@ -7,6 +7,7 @@
 #include "lib/util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define JSON_FORMAT "sockreuse-report/1"
 
@@ -113,6 +114,29 @@ static void case_object(struct buf *b, const struct case_result *c, int last)
 	indent(b, 2);
 	buf_add(b, "}");
 	end(b, last);
+}
+
+int json_case_line(FILE *f, const struct case_result *c)
+{
+	struct buf b = { 0 }, line = { 0 };
+	case_object(&b, c, 1);
+	/* esc_json escapes every newline inside a string, so each one here is layout: drop it
+	 * with the indentation that follows. */
+	for (size_t i = 0; i < b.len; i++) {
+		if (b.s[i] != '\n') {
+			buf_addn(&line, &b.s[i], 1);
+			continue;
+		}
+		while (i + 1 < b.len && b.s[i + 1] == ' ')
+			i++;
+	}
+	buf_add(&line, "\n");
+	size_t start = strspn(line.s, " ");
+	size_t written = fwrite(line.s + start, 1, line.len - start, f);
+	int rc = written != line.len - start || fflush(f) != 0 || ferror(f) ? -1 : 0;
+	buf_free(&b);
+	buf_free(&line);
+	return rc;
 }
 
 int json_write(FILE *f, const struct report *r)

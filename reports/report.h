@@ -71,6 +71,8 @@ void tap_case(FILE *f, size_t n, const struct case_result *c);
 void tap_end(FILE *f, size_t n, const struct report *r);
 int junit_write(FILE *f, const struct report *r);
 int json_write(FILE *f, const struct report *r);
+/* One case as one line of JSON, the object json_write puts in "cases", then flushes f. */
+int json_case_line(FILE *f, const struct case_result *c);
 
 /* Writes a report to path atomically: to a temporary file in the same directory, then
  * rename(2), so a reader never sees a half-written file. Returns 0, or -1 with err set. */

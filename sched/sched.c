@@ -209,7 +209,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 	      size_t errlen)
 {
 	size_t total = p->ncases * (size_t)o->repeat, next = 0, running = 0;
-	int jobs = o->jobs > 0 ? o->jobs : 1, interrupted = 0, rc = 0;
+	int jobs = o->jobs > 0 ? o->jobs : 1, interrupted = 0, stopped = 0, rc = 0;
 	int nslots = jobs + TIMER_SLOTS, busy_cpu = 0, busy_timer = 0;
 	struct child *kids = xcalloc((size_t)nslots, sizeof(*kids));
 	struct pollfd *pfd = xcalloc((size_t)nslots + 1, sizeof(*pfd));
@@ -267,6 +267,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
 			interrupted = 1;
+			stopped = 0;
 			for (int i = 0; i < nslots; i++)
 				if (kids[i].pid)
 					kill(-kids[i].pid, SIGKILL);
@@ -300,6 +301,12 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			} else {
 				finish_child(c, p, o, cb, arg);
 			}
+			if (o->stop && *o->stop && !interrupted) {
+				interrupted = stopped = 1;
+				for (int k = 0; k < nslots; k++)
+					if (kids[k].pid && k != i)
+						kill(-kids[k].pid, SIGKILL);
+			}
 			c->timer ? busy_timer-- : busy_cpu--;
 			c->pid = 0;
 			running--;
@@ -312,5 +319,5 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 	free(order);
 	if (rc < 0)
 		return -1;
-	return interrupted ? 1 : 0;
+	return stopped ? 2 : interrupted ? 1 : 0;
 }

@@ -12,13 +12,17 @@ struct sched_opts {
 	double timeout_s;       /* per case, unless the case file sets its own */
 	int repeat;             /* runs of each case */
 	const struct ns_id *origin;
+	/* Set by the result callback to stop early (--maxfail): runs in progress are killed and
+	 * not reported, as on an interrupt, and no more start. */
+	const int *stop;
 };
 
 /* Called in the parent for every finished run of a case (rep counts from 0). */
 typedef void (*sched_result_fn)(void *arg, size_t case_index, int rep, const struct run_outcome *o, double ms);
 
 /* Runs every case of the plan. Returns 0 when all ran, 1 when SIGINT or SIGTERM stopped the
- * run (runs not finished are not reported), -1 on a setup failure (message in err). */
+ * run (runs not finished are not reported), 2 when *o->stop did, -1 on a setup failure
+ * (message in err). */
 int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn cb, void *arg, char *err,
 	      size_t errlen);
 
