@@ -5,8 +5,8 @@ VERSION  := 0.1.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -DSOCKREUSE_VERSION='"$(VERSION)"' \
-            -DSOCKREUSE_DATADIR='"$(PREFIX)/share/sockreuse"'
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -DSOCKREUSE_VERSION='"$(VERSION)"'
+DATADIR  := $(PREFIX)/share/sockreuse
 PKGS     := libmnl jansson zlib
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson -lz)
 # Bind every symbol at start: otherwise each forked case resolves afresh the library
@@ -26,13 +26,21 @@ OUT      := reports/out
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST   ?= pytest-3
 
-# Debian packages needed to build, run and test.
+# Debian packages needed to build, run and test (the e2e tests run a terminal under
+# script(1) from bsdutils, which every Debian system has, and build the package).
 DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev zlib1g-dev
 DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml libxml2-utils perl iproute2 \
              python3-yaml chromium
 DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd python3-apt
+DEB_PKG   := debhelper dpkg-dev fakeroot lintian
 
-.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu clean ci-kernel ci-merge
+# make check boots a Debian kernel under qemu (downloading it first); SKIP_KERNELS=1 leaves
+# that test out.
+ifeq ($(SKIP_KERNELS),1)
+PYTEST_ARGS += -m 'not qemu'
+endif
+
+.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu deps-deb deb clean FORCE ci-kernel ci-merge
 
 all: $(BIN)
 
@@ -40,24 +48,32 @@ $(BIN): cmd/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 %.o: %.c $(HDRS)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The installed binary looks for its cases under PREFIX: the object that says so is rebuilt
+# whenever PREFIX changes (.prefix holds the last one, rewritten only when it differs).
+cmd/cmd_info.o: CFLAGS += -DSOCKREUSE_DATADIR='"$(DATADIR)"'
+cmd/cmd_info.o: .prefix
+.prefix: FORCE
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 
 # Installs what is missing when root; otherwise prints the command to run.
 deps:
 	@sh tools/deps.sh $(DEB_BUILD)
 deps-test:
-	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST) $(DEB_QEMU)
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST) $(DEB_QEMU) $(DEB_PKG)
 deps-qemu:
 	@sh tools/deps.sh $(DEB_BUILD) $(DEB_QEMU)
+deps-deb:
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_PKG)
 
-# TAP streams to the terminal and into results.tap (tee -i: an interrupt reaches the runner,
-# which still ends the stream with its plan, while tee keeps writing).
+# On a terminal the runner shows its progress, the failures as they happen and a recap; the
+# full TAP goes to results.tap. RUN_ARGS adds options (make run RUN_ARGS='-x --param op=bind').
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@mkdir -p $(OUT)
-	@{ $(BIN) run -j $(JOBS) --junit $(OUT)/junit.xml --json $(OUT)/results.json; echo $$? > $(OUT)/.rc; } \
-	  | tee -i $(OUT)/results.tap; rc=$$(cat $(OUT)/.rc); rm -f $(OUT)/.rc; \
-	  echo "reports: $(OUT)/results.tap $(OUT)/junit.xml $(OUT)/results.json"; exit $$rc
+	@$(BIN) run -j $(JOBS) --tap $(OUT)/results.tap --junit $(OUT)/junit.xml --json $(OUT)/results.json \
+	  $(RUN_ARGS); rc=$$?; echo "reports: $(OUT)/results.tap $(OUT)/junit.xml $(OUT)/results.json"; exit $$rc
 
 tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)
@@ -97,12 +113,31 @@ ci-merge: $(BIN)
 docs: $(BIN)
 	$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md
 
+COMPLETIONS := $(PREFIX)/share/bash-completion/completions
+
+# The man page names the installed paths: its prefix string is set to PREFIX.
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sockreuse/cases $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/cases $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(COMPLETIONS)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sockreuse
-	install -m 0644 cases/*.case cases/claims $(DESTDIR)$(PREFIX)/share/sockreuse/cases/
-	install -m 0644 docs/sockreuse.8 $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
+	install -m 0644 cases/*.case cases/claims $(DESTDIR)$(DATADIR)/cases/
+	install -m 0644 reports/schema.json reports/list-schema.json $(DESTDIR)$(DATADIR)/
+	sed 's|^\.ds prefix .*|.ds prefix $(PREFIX)|' docs/sockreuse.8 > $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/sockreuse.8
+	install -m 0644 tools/sockreuse.bash-completion $(DESTDIR)$(COMPLETIONS)/sockreuse
+
+# A Debian package, built from a copy of this tree so that dpkg-buildpackage's output (it
+# writes beside the source folder) and its clean stay under build/deb; then lintian.
+DEBDIR := build/deb
+deb: deps-deb
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/sockreuse-$(VERSION)
+	tar -c --exclude=./.git --exclude=./build --exclude=./kernels/cache --exclude=./reports/out \
+	  --exclude=./.prefix --exclude='*.o' --exclude=./$(BIN) . | tar -x -C $(DEBDIR)/sockreuse-$(VERSION)
+	cd $(DEBDIR)/sockreuse-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEBDIR)/sockreuse_$(VERSION)_*.deb
+	@ls $(DEBDIR)/*.deb
 
 clean:
-	rm -f $(foreach d,$(LAYERS),$(d)/*.o) $(BIN) $(UNIT_BIN)
-	rm -rf $(OUT) tests/e2e/__pycache__ .pytest_cache
+	rm -f $(foreach d,$(LAYERS),$(d)/*.o) $(BIN) $(UNIT_BIN) .prefix
+	rm -rf $(OUT) build tests/e2e/__pycache__ .pytest_cache

@@ -301,7 +301,15 @@ int cmd_doc(int argc, char **argv)
 		switch (c) {
 		case 'c': cases_dir = optarg; break;
 		case 'b': base_dir = optarg; break;
-		case 'h': puts("usage: sockreuse doc [--cases DIR] [--baselines DIR]"); return 0;
+		case 'h':
+			fputs("usage: sockreuse doc [--cases DIR] [--baselines DIR]\n"
+			      "\n"
+			      "Prints the behaviour reference (docs/BEHAVIOUR.md) in Markdown: the claims and their\n"
+			      "verdicts, then every case file with its expectations and the outcomes of the baselines.\n"
+			      "\n"
+			      "  --cases DIR      the case files (default: beside the binary, else installed)\n"
+			      "  --baselines DIR  JSON reports to show outcomes from (default: none)\n", stdout);
+			return 0;
 		default: return EXIT_USAGE;
 		}
 	}

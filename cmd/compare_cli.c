@@ -141,7 +141,17 @@ int compare_main(int argc, char **argv)
 			output = optarg;
 			break;
 		case 'h':
-			fputs(USAGE, stdout);
+			fputs(USAGE
+			      "\n"
+			      "Lines JSON reports up by case id and lists the cases whose observed outcome or status\n"
+			      "differs, or that are absent from a report: regression, fix, behaviour, coverage.\n"
+			      "\n"
+			      "  --format FMT     text (default), md, html (a case x kernel matrix) or junit\n"
+			      "  --only-changes   only the cases that differ (the default for text)\n"
+			      "  --all            every case (the default for md, html and junit)\n"
+			      "  --output FILE    write there (whole, through a rename) instead of stdout\n"
+			      "\n"
+			      "Exit status: 0 nothing changed, 1 something changed, 2 bad input.\n", stdout);
 			return EXIT_SAME;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
