@@ -72,7 +72,7 @@ deps-deb:
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@mkdir -p $(OUT)
-	@$(BIN) run -j $(JOBS) --tap $(OUT)/results.tap --junit $(OUT)/junit.xml --json $(OUT)/results.json \
+	@./$(BIN) run -j $(JOBS) --tap $(OUT)/results.tap --junit $(OUT)/junit.xml --json $(OUT)/results.json \
 	  $(RUN_ARGS); rc=$$?; echo "reports: $(OUT)/results.tap $(OUT)/junit.xml $(OUT)/results.json"; exit $$rc
 
 tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(LIB_OBJ)
@@ -111,7 +111,7 @@ ci-merge: $(BIN)
 	sh docs/ci/merge-job.sh '$(CI_IN)' '$(CI_OUT)'
 
 docs: $(BIN)
-	$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md
+	./$(BIN) doc --baselines reports/baselines > docs/BEHAVIOUR.md
 
 COMPLETIONS := $(PREFIX)/share/bash-completion/completions
 

@@ -230,14 +230,14 @@ static int check_writable(const char *path)
 static void emit(struct run_state *st)
 {
 	const struct case_result *c = &st->report.cases[st->report.ncases - 1];
+	if (st->jsonl && !st->jsonl_failed && json_case_line(st->jsonl, c) < 0)
+		st->jsonl_failed = errno ? errno : EIO;
 	if (st->tap_stream) {
 		tap_case(st->tap_stream, ++st->tap_n, c);
 		fflush(st->tap_stream);
 	}
 	if (st->view)
 		term_case(st->view, c);
-	if (st->jsonl && !st->jsonl_failed && json_case_line(st->jsonl, c) < 0)
-		st->jsonl_failed = errno ? errno : EIO;
 	if (c->status == ST_FAIL || c->status == ST_ERROR)
 		if (++st->nbad == (size_t)st->opts->maxfail)
 			st->stop = 1;
