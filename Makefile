@@ -40,7 +40,7 @@ ifeq ($(SKIP_KERNELS),1)
 PYTEST_ARGS += -m 'not qemu'
 endif
 
-.PHONY: all run check unit e2e bench install kernels baselines docs deps deps-test deps-qemu deps-deb deb clean FORCE ci-kernel ci-merge
+.PHONY: all run check layers unit e2e bench install kernels baselines docs deps deps-test deps-qemu deps-deb deb clean FORCE ci-kernel ci-merge
 
 all: $(BIN)
 
@@ -84,7 +84,12 @@ unit: $(UNIT_BIN)
 e2e: $(BIN)
 	$(PYTEST) -q tests/e2e $(PYTEST_ARGS)
 
+# No folder includes a header of a layer above it.
+layers:
+	@sh tools/layers.sh $(LAYERS)
+
 check: deps-test
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e

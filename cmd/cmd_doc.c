@@ -5,6 +5,7 @@
 #include "parse/expect.h"
 #include "plan/plan.h"
 #include "lib/util.h"
+#include "parse/vocab.h"
 #include "reports/report.h"
 
 #include <dirent.h>
@@ -287,11 +288,20 @@ static void print_claim(const struct claim *cl, size_t n, const struct plan *p, 
 	putchar('\n');
 }
 
+/* The params vocabulary, one key a line: KEY<TAB>VALUES<TAB>MEANING (parse/vocab.c). */
+static int print_vocabulary(void)
+{
+	char vals[256];
+	for (size_t i = 0; i < nvocab; i++)
+		printf("%s\t%s\t%s\n", vocab[i].key, vocab_values(&vocab[i], vals, sizeof(vals)), vocab[i].about);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
 int cmd_doc(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "cases", required_argument, NULL, 'c' }, { "baselines", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "vocabulary", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *cases_dir = NULL, *base_dir = NULL;
 	char dirbuf[4096], err[1024];
@@ -301,14 +311,17 @@ int cmd_doc(int argc, char **argv)
 		switch (c) {
 		case 'c': cases_dir = optarg; break;
 		case 'b': base_dir = optarg; break;
+		case 'v': return print_vocabulary();
 		case 'h':
 			fputs("usage: sockreuse doc [--cases DIR] [--baselines DIR]\n"
+			      "       sockreuse doc --vocabulary\n"
 			      "\n"
 			      "Prints the behaviour reference (docs/BEHAVIOUR.md) in Markdown: the claims and their\n"
 			      "verdicts, then every case file with its expectations and the outcomes of the baselines.\n"
 			      "\n"
 			      "  --cases DIR      the case files (default: beside the binary, else installed)\n"
-			      "  --baselines DIR  JSON reports to show outcomes from (default: none)\n", stdout);
+			      "  --baselines DIR  JSON reports to show outcomes from (default: none)\n"
+			      "  --vocabulary     the params vocabulary instead: KEY, VALUES, MEANING, tab-separated\n", stdout);
 			return 0;
 		default: return EXIT_USAGE;
 		}

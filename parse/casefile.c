@@ -2,6 +2,7 @@
  * expected, and parsing stops at the first error (the file's cases then report `error`). */
 #include "parse/casefile.h"
 #include "parse/verbs_spec.h"
+#include "parse/vocab.h"
 #include "lib/util.h"
 #include "netns/netns.h"
 
@@ -326,6 +327,11 @@ static int parse_axis(struct parser *p, const struct line *l)
 				return fail(p, l->no, t->col, "matrix value '%s' may not contain '%c'", t->s, *c);
 		a->vals[i] = xstrdup(t->s);
 	}
+	for (size_t i = 0; i < a->nvals; i++) {
+		char m[320];
+		if (vocab_check(a->name, a->vals[i], m, sizeof(m)) < 0)
+			return fail(p, l->no, l->tok[i + 2].col, "%s", m);
+	}
 	size_t twice = first_repeat(a->vals, a->nvals);
 	if (twice < a->nvals)
 		return fail(p, l->no, l->tok[twice + 2].col, "matrix value '%s' is listed twice", a->vals[twice]);
@@ -582,6 +588,10 @@ static int parse_directive(struct parser *p, const struct line *l)
 		*pos = xrealloc(*pos, (dst->n + 1) * sizeof(**pos));
 		(*pos)[dst->n] = (struct srcpos){ l->no, l->tok[1].col };
 		char *val = rest_of_value(l, 2);
+		if (d[0] == 'p' && !strchr(val, '{') && vocab_check(l->tok[1].s, val, m, sizeof(m)) < 0) {
+			free(val);
+			return fail(p, l->no, l->tok[2].col, "%s", m);
+		}
 		kv_set(dst, l->tok[1].s, val);
 		free(val);
 		return 0;

@@ -1,6 +1,7 @@
 #include "plan/plan.h"
 #include "parse/expect.h"
 #include "parse/verbs_spec.h"
+#include "parse/vocab.h"
 #include "lib/util.h"
 #include "netns/netns.h"
 
@@ -299,6 +300,11 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 				continue;
 			if (!v) {
 				pos_failf(cf, cf->param_pos[i], err, errlen, "param %s: %s", cf->params.v[i].key, m);
+				goto out;
+			}
+			if (vocab_check(cf->params.v[i].key, v, m, sizeof(m)) < 0) {
+				pos_failf(cf, cf->param_pos[i], err, errlen, "%s", m);
+				free(v);
 				goto out;
 			}
 			kv_set(&ci.vars, cf->params.v[i].key, v);

@@ -1,6 +1,6 @@
 """Helpers shared by the end-to-end tests of `sockreuse run`, `list` and `describe`:
 report readers that validate as they read (TAP, JUnit, JSON), `prove`, a case-file writer,
-and the DESIGN params vocabulary.
+and the params vocabulary (read from the binary).
 
 Every reader asserts what holds for any well-formed report, so a test only adds what its
 scenario is about.
@@ -20,37 +20,44 @@ XSD = REPO / "tests" / "junit.xsd"
 
 STATUSES = ("pass", "fail", "skip", "error")
 
-# The params vocabulary of DESIGN.md: key -> allowed values (None: any string).
+# The params vocabulary, as the binary holds it (parse/vocab.c, printed by `sockreuse doc
+# --vocabulary`; docs/DESIGN.md explains it): key -> the values it may carry.
 STATES = ("CLOSED BOUND LISTEN SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 CLOSE_WAIT "
           "CLOSING LAST_ACK TIME_WAIT").split()
-# Addresses as the dual-stack families write them: the wildcards, loopback, the second
-# addresses of the host, and the v4-mapped forms.
-ADDRESSES = ("0.0.0.0 127.0.0.1 127.0.0.2 :: ::1 2001:db8::11 ::ffff:0.0.0.0 ::ffff:127.0.0.1 "
-             "192.0.2.1 192.0.2.11 2001:db8::1").split()
-VOCAB = {
-    "op": {"bind", "listen", "connect", "sendto"},
-    "proto": {"tcp", "udp"},
-    "family": {"inet", "inet6", "dual"},
-    "state": set(STATES),
-    "side": {"active", "passive"},
-    "old_reuseaddr": {"0", "1"},
-    "new_reuseaddr": {"0", "1"},
-    "old_reuseport": {"0", "1"},
-    "new_reuseport": {"0", "1"},
-    "uid": {"same", "different"},
-    "addr": {"same", "old_wild", "new_wild", "both_wild", "different"},
-    "remote": {"same", "different_port", "different_addr"},
-    "local": {"explicit", "ephemeral", "no_port"},
-    "tuple_diff": {"none", "proto", "src_addr", "src_port", "dst_addr", "dst_port"},
-    "topology": {"loopback", "pair"},
-    # Families that name addresses literally (dual stack, several sockets on one port).
-    "old_addr": set(ADDRESSES),
-    "new_addr": set(ADDRESSES),
-    "old_v6only": {"0", "1"},
-    "new_v6only": {"0", "1"},
-    "occupants": {str(n) for n in range(0, 65)},
-    "dev": {"lo", "veth0", "veth1", "none"},
-}
+
+
+class ValueKind:
+    """The values of a key that is not a list of words: <address>, <count>, <name>."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __contains__(self, v):
+        if self.kind == "<address>":
+            import ipaddress
+            try:
+                ipaddress.ip_address(v)
+                return True
+            except ValueError:
+                return False
+        if self.kind == "<count>":
+            return v.isdigit()
+        return bool(v) and len(v) < 16 and "/" not in v and " " not in v
+
+    def __iter__(self):
+        return iter([self.kind])
+
+
+def vocabulary():
+    out = subprocess.run([str(BIN), "doc", "--vocabulary"], capture_output=True, text=True, check=True).stdout
+    vocab = {}
+    for line in out.splitlines():
+        key, values, _about = line.split("\t", 2)
+        vocab[key] = ValueKind(values) if values.startswith("<") else set(values.split("|"))
+    return vocab
+
+
+VOCAB = vocabulary() if BIN.exists() else {}
 
 
 def makefile_version():
@@ -120,7 +127,7 @@ def case_files_by_number(folder=CASES):
 
 def check_params(case, path):
     """A case's params are its matrix cell, its params, topology and sysctl.<name>, and every
-    key belongs to the DESIGN vocabulary; its id is the number plus the cell in axis order."""
+    key belongs to the params vocabulary; its id is the number plus the cell in axis order."""
     axes, params, sysctls = case_file_decls(path)
     p = case["params"]
     want = set(axes) | set(params) | {"topology"} | {f"sysctl.{s}" for s in sysctls}
@@ -128,7 +135,7 @@ def check_params(case, path):
     for k, v in p.items():
         if k.startswith("sysctl."):
             continue
-        assert k in VOCAB, f"{case['id']}: param {k!r} is not in the DESIGN vocabulary"
+        assert k in VOCAB, f"{case['id']}: param {k!r} is not in the params vocabulary"
         assert v in VOCAB[k], f"{case['id']}: param {k}={v!r} is not one of {sorted(VOCAB[k])}"
     want_id = f"{case['number']:04d}" + "".join(f"/{a}={p[a]}" for a in axes)
     assert case["id"] == want_id

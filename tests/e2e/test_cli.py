@@ -140,18 +140,9 @@ def test_list_title_substitutes_variables(binary, cases_dir, write):
                     ["0901/family=inet6", "socket in inet6 on port 4000"]]
 
 
-# Case files whose matrix axes (which are params) are outside the DESIGN vocabulary as of this
-# writing: reported to the lead, who decides between growing the vocabulary and renaming the axes
-# (a helper axis can become a `let`, a sysctl axis can be named sysctl.<name> as 0204 does).
-# Remove a number once its file conforms: the test then passes and strict xfail says so.
-OFF_VOCABULARY = set()
-
-
 def vocabulary_params():
-    for num, path in sorted(case_files_by_number().items()):
-        marks = [pytest.mark.xfail(strict=True, reason="params outside the DESIGN vocabulary (reported)")] \
-            if num in OFF_VOCABULARY else []
-        yield pytest.param(path, marks=marks, id=path.name)
+    for _num, path in sorted(case_files_by_number().items()):
+        yield pytest.param(path, id=path.name)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +164,7 @@ def described_params(i, cases=None):
 @pytest.mark.parametrize("path", vocabulary_params())
 def test_case_file_params_use_the_vocabulary(all_ids, path, tmp_path):
     """A case file's first and last instance, through describe: the params are the file's
-    matrix, params, topology and sysctls, every key is in the DESIGN vocabulary and every value
+    matrix, params, topology and sysctls, every key is in the params vocabulary and every value
     one it allows. (A matrix axis is a param: a helper axis belongs in a `let`.)"""
     ids = all_ids.get(int(path.name[:4]))
     assert ids, f"{path.name} has no case"
@@ -194,7 +185,7 @@ def test_case_file_params_use_the_vocabulary(all_ids, path, tmp_path):
                 # A case may add axes of its own (hold, attempt, ...): they are matrix axes,
                 # declared in the file, never a misspelt vocabulary name.
                 if k not in axes:
-                    problems.append(f"param {k!r} is neither in the DESIGN vocabulary nor a matrix axis")
+                    problems.append(f"param {k!r} is neither in the params vocabulary nor a matrix axis")
                 near = [w for w in VOCAB if w.replace("_", "") == k.replace("_", "") and w != k]
                 if near:
                     problems.append(f"param {k!r} looks like the vocabulary's {near[0]!r}")

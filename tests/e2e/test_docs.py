@@ -26,7 +26,7 @@ def test_every_case_file_has_a_section(binary):
 def test_every_claim_is_settled_by_cases_that_exist(binary):
     text = DOC.read_text()
     claims = re.findall(r"^### Claim (\d+): ", text, re.M)
-    assert len(claims) >= 6, "DESIGN.md lists six claims"
+    assert len(claims) >= 6, "docs/DESIGN.md names six claims"
     for m in re.finditer(r"^- `([^`]+)` \((\d+) cases", text, re.M):
         assert int(m.group(2)) > 0, f"the glob {m.group(1)} matches no case"
 

@@ -279,3 +279,51 @@ def test_title_and_number_errors_name_their_position(cases_dir):
     q = write_case(cases_dir, "0901-b.case", case_text(901, ["socket s tcp"]))
     r = run("list", "--cases", cases_dir)
     assert r.returncode == 2 and f"{q}:1:6:" in r.stderr and "also used" in r.stderr, r.stderr
+
+
+# --- 13: the params vocabulary lives in the binary, and the docs say the same ----------------
+
+def test_design_doc_lists_the_vocabulary_the_binary_enforces():
+    import pathlib
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "DESIGN.md").read_text()
+    table = doc.split("<!-- vocabulary:", 1)[1].split("<!-- end of vocabulary -->", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        m = re.match(r"^\| `([^`]+)` \| (.*?) \| (.*) \|$", line)
+        if m:
+            rows[m.group(1)] = (m.group(2).replace("\\|", "|").replace("&lt;", "<").replace("&gt;", ">"),
+                                m.group(3))
+    out = run("doc", "--vocabulary").stdout
+    want = {k: (v, about) for k, v, about in (l.split("\t") for l in out.splitlines())}
+    assert rows == want
+    for key in ("old_addr", "new_addr", "old_v6only", "new_v6only", "occupants", "dev"):
+        assert key in want
+
+
+VOCAB_ERRORS = {
+    "matrix state": ("matrix   state  LISTEN TIMEWAIT", (6, 24), "TIME_WAIT, not 'TIMEWAIT'"),
+    "matrix flag": ("matrix   old_reuseaddr  0 2", (6, 27), "0|1"),
+    "param op": ("param    op  bnd", (6, 14), "bind|listen"),
+    "param occupants": ("param    occupants  two", (6, 21), "<count>"),
+    "param address": ("param    old_addr  192.0.2.999", (6, 20), "<address>"),
+    "param dev": ("param    dev  a/b", (6, 15), "<name>"),
+    "param from a let": ("let      o  bnd\nparam    op  {o}", (7, 10), "bind|listen"),
+}
+
+
+@pytest.mark.parametrize("name", list(VOCAB_ERRORS))
+def test_a_vocabulary_key_carries_one_of_its_values(cases_dir, name):
+    head, (line, col), phrase = VOCAB_ERRORS[name]
+    p = write_case(cases_dir, "0901-v.case", case_text(901, ["socket s tcp"], head=head))
+    r = run("list", "--cases", cases_dir)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{p}:{line}:{col}:" in r.stderr and phrase in r.stderr, r.stderr
+
+
+def test_vocabulary_values_and_own_keys_load(cases_dir):
+    head = ("matrix   state  LISTEN TIME_WAIT\nparam    old_addr  ::ffff:127.0.0.1\nparam    occupants  3\n"
+            "param    dev  veth-a\nmatrix   hold  short long")
+    write_case(cases_dir, "0901-v.case", case_text(901, ["socket s tcp"], head=head))
+    r = run("list", "--cases", cases_dir)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 4
