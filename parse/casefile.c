@@ -671,13 +671,21 @@ int casefile_parse(const char *path, const char *text, struct case_file *out, ch
 			}
 			/* Ids and reports carry the file's words: bytes that are no UTF-8 would turn
 			 * into U+FFFD there, and two different values into one id. */
-			if ((unsigned char)s[i] >= 0x80 && utf8_decode(s + i, &n) < 0) {
+			if ((unsigned char)s[i] < 0x80)
+				continue;
+			long cp = utf8_decode(s + i, &n);
+			if (cp < 0) {
 				rc = fail(&p, no, (int)i + 1, "byte 0x%02x is not UTF-8: a case file is UTF-8 text",
 					  (unsigned char)s[i]);
 				break;
 			}
-			if ((unsigned char)s[i] >= 0x80)
-				i += n - 1;
+			/* C1 controls and noncharacters: what XML cannot carry, writers would replace,
+			 * and two ids could meet again in a report. */
+			if (cp <= 0x9F || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) {
+				rc = fail(&p, no, (int)i + 1, "U+%04lX is a control character or a noncharacter", cp);
+				break;
+			}
+			i += n - 1;
 		}
 		if (rc)
 			break;

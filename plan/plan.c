@@ -405,6 +405,30 @@ static int is_case_file(const struct dirent *d)
 	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".case") == 0;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Ids are unique by construction (file numbers are, and so are the values of an axis); this
+ * says so, in O(n log n), so that no report ever holds two cases under one id. Ids are UTF-8
+ * without controls (the parser sees to it), so every writer's escaping keeps them apart. */
+static int duplicate_id(const struct plan *p, char *err, size_t errlen)
+{
+	char **ids = xcalloc(p->ncases + 1, sizeof(char *));
+	int dup = 0;
+	for (size_t i = 0; i < p->ncases; i++)
+		ids[i] = p->cases[i].id;
+	qsort(ids, p->ncases, sizeof(char *), by_id);
+	for (size_t i = 1; i < p->ncases && !dup; i++)
+		if (strcmp(ids[i - 1], ids[i]) == 0) {
+			snprintf(err, errlen, "two cases have the id '%s'", ids[i]);
+			dup = 1;
+		}
+	free(ids);
+	return dup;
+}
+
 int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char *err, size_t errlen)
 {
 	struct dirent **names;
@@ -456,6 +480,8 @@ int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char 
 		*bad = badlist.s;
 	else
 		buf_free(&badlist);
+	if (rc == 0 && duplicate_id(p, err, errlen))
+		rc = -1;
 	if (rc == 0 && p->ncases == 0 && !badlist.len) {
 		snprintf(err, errlen, "%s: no *.case files", dir);
 		rc = -1;
