@@ -16,6 +16,7 @@
  * or a race. Closing states are reached with close(), as when a server process exits: the
  * occupant is then an orphan (or a TIME_WAIT socket) and is read back with sock_diag. */
 #include "exec/exec.h"
+#include "parse/verbs_spec.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -292,7 +293,7 @@ static enum step_rc parse_req(struct exec_ctx *x, int argc, char **argv, struct 
 	snprintf(r->listener_name, sizeof(r->listener_name), "%.30s.listener", r->name);
 	snprintf(r->remote_name, sizeof(r->remote_name), "%.30s.remote", r->name);
 	r->family = AF_INET;
-	r->rport = 5000;  /* the planner writes the case's RPORT in: this is for tests of the verb */
+	r->rport = CASE_RPORT;  /* the planner writes the case's {RPORT} in: this is for tests of the verb */
 	if (r->state < 0 || strcmp(argv[2], "CLOSED") == 0)
 		return ctx_error(x, "occupy: unknown state '%s'", argv[2]);
 	if (strcmp(argv[3], "active") && strcmp(argv[3], "passive"))

@@ -40,6 +40,14 @@ struct arg_spec {
 	const char *fill, *dflt;
 };
 
+/* The ports every case may name without declaring them ({PORT}, {RPORT} ...), one list: the
+ * planner's built-in variables, and what occupy's rport= is when a step is run without the
+ * planner (a unit test of the verb). */
+#define CASE_PORT 4000
+#define CASE_PORT2 4001
+#define CASE_RPORT 5000   /* the remote's listener */
+#define CASE_RPORT2 5001  /* a second listener of the remote */
+
 #define VERB_WAITS_ON_TIMER 0x1u  /* lets time pass: the scheduler overlaps such cases */
 
 #define VERB_MAX_ARGS 8

@@ -14,11 +14,13 @@
 #include <string.h>
 
 /* Values every case can use without declaring them. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 static const struct kv builtins[] = {
-	{ "PORT", "4000" },
-	{ "PORT2", "4001" },
-	{ "RPORT", "5000" },
-	{ "RPORT2", "5001" },
+	{ "PORT", STR(CASE_PORT) },
+	{ "PORT2", STR(CASE_PORT2) },
+	{ "RPORT", STR(CASE_RPORT) },
+	{ "RPORT2", STR(CASE_RPORT2) },
 };
 
 char *subst_vars(const char *s, const struct kvlist *vars, char *err, size_t errlen)

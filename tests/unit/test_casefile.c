@@ -269,6 +269,33 @@ START_TEST(subst_replaces_and_reports_unknown)
 }
 END_TEST
 
+/* The planner writes into each step what the case decides, so verbs read their words only. */
+START_TEST(plan_fills_family_and_rport)
+{
+	const char *text = "case 0901\ntitle t\ngroup g\nmatrix family inet6\ntest:\n"
+			   "    occupy o TIME_WAIT active host {PORT}\n"
+			   "    occupy p TIME_WAIT active host {PORT2} rport=6000 family=inet\n"
+			   "    socket s tcp\n"
+			   "expect ok\n    why w\n    ref r\n";
+	struct case_file cf;
+	struct plan p = { 0 };
+	char err[512] = "";
+	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	ck_assert_msg(plan_expand(&p, &cf, err, sizeof(err)) == 0, "%s", err);
+	const struct steplist *t = &p.cases[0].test;
+	ck_assert_int_eq(t->v[0].argc, 8);
+	ck_assert_str_eq(t->v[0].argv[6], "rport=5000");
+	ck_assert_str_eq(t->v[0].argv[7], "family=inet6");
+	ck_assert_int_eq(t->v[1].argc, 8);  /* written: kept as written */
+	ck_assert_str_eq(t->v[1].argv[6], "rport=6000");
+	ck_assert_str_eq(t->v[1].argv[7], "family=inet");
+	ck_assert_int_eq(t->v[2].argc, 4);
+	ck_assert_str_eq(t->v[2].argv[3], "inet6");
+	plan_free(&p);
+	casefile_free(&cf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("casefile");
@@ -281,6 +308,7 @@ static Suite *suite(void)
 	tcase_add_test(t, expect_at_and_try);
 	tcase_add_test(t, trailing_comments_end_values_not_text);
 	tcase_add_test(t, kernel_conditions_only_in_expect);
+	tcase_add_test(t, plan_fills_family_and_rport);
 	suite_add_tcase(s, t);
 	return s;
 }
