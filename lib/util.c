@@ -168,3 +168,12 @@ int parse_double(const char *s, double lo, double hi, double *out)
 		*out = v;
 	return 0;
 }
+
+int words_contain(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; n && (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}

@@ -20,6 +20,9 @@ int parse_long(const char *s, long lo, long hi, long *out);
  * (1e999) or underflow, no blanks. 0, or -1 (nothing is stored). */
 int parse_double(const char *s, double lo, double hi, double *out);
 
+/* Is w one of the space-separated words of list? */
+int words_contain(const char *list, const char *w);
+
 /* Monotonic clock in milliseconds. */
 double now_ms(void);
 

@@ -187,15 +187,6 @@ static int range_ok(const char *s, long lo_min)
 	return num_in(a, lo_min, 65535, &lo) == 0 && num_in(dash + 1, lo_min, 65535, &hi) == 0 && lo <= hi;
 }
 
-static bool word_in(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = list; n && (p = strstr(p, w)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 static bool is_address(const char *s)
 {
 	unsigned char buf[16];
@@ -204,9 +195,9 @@ static bool is_address(const char *s)
 		/* host-mapped, any-mapped ...: an IPv4 word as ::ffff:a.b.c.d */
 		char v4[32];
 		snprintf(v4, sizeof(v4), "%.*s", (int)(n - 7), s);
-		return word_in("host host2 peer any unassigned loopback", v4);
+		return words_contain("host host2 peer any unassigned loopback", v4);
 	}
-	return word_in("host host2 peer any unassigned loopback", s) || inet_pton(AF_INET, s, buf) == 1 ||
+	return words_contain("host host2 peer any unassigned loopback", s) || inet_pton(AF_INET, s, buf) == 1 ||
 	       inet_pton(AF_INET6, s, buf) == 1;
 }
 
@@ -286,7 +277,7 @@ static int arg_ok(const struct arg_spec *a, const char *w, const char *prev, cha
 		return 0;
 	case ARG_WORD:
 	case ARG_STATE:
-		if (!word_in(a->words, w))
+		if (!words_contain(a->words, w))
 			return snprintf(err, errlen, "expected %s%s, got '%s'", a->kind == ARG_STATE ? "a TCP state: " : "",
 					a->words, w), -1;
 		return 0;

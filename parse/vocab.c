@@ -1,5 +1,6 @@
 /* The params vocabulary, in one place. */
 #include "parse/vocab.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -45,15 +46,6 @@ const struct vocab_key *vocab_find(const char *key)
 	return NULL;
 }
 
-static int is_word_of(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = list; n && (p = strstr(p, w)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
 const char *vocab_values(const struct vocab_key *k, char *buf, size_t len)
 {
 	switch (k->kind) {
@@ -81,7 +73,7 @@ int vocab_check(const char *key, const char *value, char *err, size_t errlen)
 		return 0;
 	switch (k->kind) {
 	case VOCAB_WORDS:
-		ok = is_word_of(k->words, value);
+		ok = words_contain(k->words, value);
 		break;
 	case VOCAB_ADDRESS:
 		ok = inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1;
