@@ -310,18 +310,13 @@ static void finalize_case(struct run_state *st, size_t ci)
 		break;
 	}
 	if (t->nseen > 1) {
-		/* The same scenario gave different outcomes: a flaky case is never a pass, unless
-		 * its expectation says that the outcome is not determined on this kernel (any) and
-		 * every run got as far as the step under test. */
-		int undetermined = strcmp(rule->outcome, "any") == 0;
-		for (size_t i = 0; i < t->nseen; i++)
-			undetermined &= strncmp(t->seen[i], "skip", 4) != 0 && strncmp(t->seen[i], "error", 5) != 0;
+		/* The same scenario gave different outcomes: a flaky case is never a pass. */
 		buf_free(&detail);
 		buf_printf(&detail, "outcome differs between %d runs:", t->runs);
 		for (size_t i = 0; i < t->nseen; i++)
 			buf_printf(&detail, " %s×%d", t->seen[i], t->count[i]);
 		buf_printf(&detail, "; first run: %s", t->first.detail);
-		if (!undetermined && (r.status == ST_PASS || r.status == ST_SKIP))
+		if (r.status == ST_PASS || r.status == ST_SKIP)
 			r.status = ST_FAIL;
 	}
 	if (st->opts->repeat > 1) {

@@ -48,6 +48,7 @@ struct sock_slot {
 	int want;              /* a TCP state (TCP_CLOSE: bound) or STATE_GONE */
 	enum holder want_holder;
 	char declared_by[16];
+	double closing_ms, closed_ms;  /* close-first: when the closing began and ended (now_ms()) */
 };
 
 /* Result of one step. */

@@ -36,9 +36,6 @@
 #define PREFIX_MAX 64          /* held sockets are slots: MAX_SOCKS bounds them */
 #define HANDSHAKE_MS CONNECT_DEADLINE_MS
 #define TW_DELAY_SYSCTL "net.ipv4.tcp_tw_reuse_delay"
-/* Before 6.14 the reuse delay is "the seconds counter has ticked since the last timestamp
- * arrived" (tw_ts_recent_stamp, in seconds): more than one second always satisfies it. */
-#define ONE_SECOND_RULE_MS 1100
 #define DELAY_MARGIN_MS 50
 #define BIND_RETRY_MS 10
 
@@ -488,8 +485,10 @@ static enum step_rc v_close_first(struct exec_ctx *x, int argc, char **argv)
 		return STEP_ERROR;
 	if (!s->lport || !s->rport)
 		return ctx_error(x, "close-first: '%s' is not connected", argv[1]);
+	s->closing_ms = now_ms();
 	if ((rc = close_first(x, s, p, true, want, &saw)))
 		return rc;
+	s->closed_ms = now_ms();
 	if (p)
 		fact_str(x, p->name, "before_close", tcp_state_name(saw));
 	fact_str(x, s->name, "after_close", argv[2]);
@@ -553,21 +552,99 @@ static enum step_rc v_tw_reuse_delay(struct exec_ctx *x, int argc, char **argv)
 	return STEP_OK;
 }
 
-/* wait-reuse-delay: lets the TIME_WAIT reuse delay in force pass: the sysctl's value and a
- * margin where it exists, else more than one second. Time passing is the scenario here. */
-static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv)
+/* The clock of the reuse delay. Since 6.14 tcp_twsk_unique() counts milliseconds from the
+ * TIME_WAIT's entry (tw_entry_stamp, tcp_clock_ms()) up to tcp_tw_reuse_delay. Before, it
+ * only asks whether ktime_get_seconds(), the seconds of CLOCK_MONOTONIC, has moved on since
+ * the last timestamp from the peer arrived (tw_ts_recent_stamp): a connect within the same
+ * second of CLOCK_MONOTONIC is too early, one in a later second is not. Both are read here
+ * as the kernel reads them, so that before and after the delay are certain, not chance.
+ * The kernel's seconds are updated at its ticks and may lag the clock by a tick: every
+ * boundary is kept DELAY_MARGIN_MS away from. Returns the delay in ms, or 0 for the
+ * seconds rule, or -1 with a message in x. */
+static long reuse_delay_ms(struct exec_ctx *x)
+{
+	char val[32], err[256];
+	long delay;
+	if (sysctl_read(TW_DELAY_SYSCTL, val, sizeof(val), err, sizeof(err)) < 0)
+		return 0;
+	if (num(val, 1, 60000, &delay) < 0) {
+		ctx_error(x, "%s reads '%s'", TW_DELAY_SYSCTL, val);
+		return -1;
+	}
+	return delay;
+}
+
+static long second_of(double ms)
+{
+	return (long)(ms / 1000);
+}
+
+static void sleep_until(double when_ms)
+{
+	double left = when_ms - now_ms();
+	if (left > 0)
+		sleep_ms((long)left + 1);
+}
+
+/* A TIME_WAIT left by close-first, with the times its closing began and ended. */
+static enum step_rc closed_slot(struct exec_ctx *x, const char *name, struct sock_slot **s)
+{
+	*s = slot_find(x, name);
+	if (!*s || !(*s)->closed_ms)
+		return ctx_error(x, "'%s' was not closed by close-first", name);
+	return STEP_OK;
+}
+
+/* align-reuse-clock: under the seconds rule, waits until CLOCK_MONOTONIC has just begun a
+ * second (DELAY_MARGIN_MS into it), so that a connection closed now and a connect right
+ * after fall in the same second. Under the millisecond delay there is nothing to wait for. */
+static enum step_rc v_align_reuse_clock(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	char val[32], err[256];
-	long delay, ms = ONE_SECOND_RULE_MS;
-	if (sysctl_read(TW_DELAY_SYSCTL, val, sizeof(val), err, sizeof(err)) == 0) {
-		if (num(val, 0, 60000, &delay) < 0)
-			return ctx_error(x, "wait-reuse-delay: %s reads '%s'", TW_DELAY_SYSCTL, val);
-		ms = delay + DELAY_MARGIN_MS;
-	}
-	sleep_ms(ms);
-	fact_long(x, "reuse_delay", "waited_ms", ms);
+	long delay = reuse_delay_ms(x);
+	if (delay < 0)
+		return STEP_ERROR;
+	if (delay == 0)
+		sleep_until((second_of(now_ms()) + 1) * 1000.0 + DELAY_MARGIN_MS);
+	return STEP_OK;
+}
+
+/* before-reuse-delay NAME: checks that NAME's TIME_WAIT is still younger than the reuse
+ * delay, as the kernel measures it: under the seconds rule, still the second in which its
+ * closing began (with the margin left before the next); under the millisecond delay, less
+ * than the delay since then. An error if not: the case could not connect in time. */
+static enum step_rc v_before_reuse_delay(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	long delay = reuse_delay_ms(x);
+	double now = now_ms();
+	if (delay < 0 || closed_slot(x, argv[1], &s))
+		return STEP_ERROR;
+	bool in_time = delay ? now - s->closing_ms < delay - DELAY_MARGIN_MS
+			     : second_of(now + DELAY_MARGIN_MS) == second_of(s->closing_ms);
+	fact_long(x, "reuse_delay", "age_ms", (long)(now - s->closing_ms));
+	if (!in_time)
+		return ctx_error(x, "before-reuse-delay: %s's TIME_WAIT is %.0f ms old, no longer within %s", argv[1],
+				 now - s->closing_ms, delay ? "tcp_tw_reuse_delay" : "the second it began in");
+	return STEP_OK;
+}
+
+/* wait-reuse-delay NAME: lets the reuse delay pass for NAME's TIME_WAIT, as the kernel
+ * measures it: the delay and a margin after its closing ended, or until CLOCK_MONOTONIC's
+ * second has moved on past the one it ended in. Time passing is the scenario here. */
+static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *s;
+	long delay = reuse_delay_ms(x);
+	if (delay < 0 || closed_slot(x, argv[1], &s))
+		return STEP_ERROR;
+	double start = now_ms();
+	sleep_until(delay ? s->closed_ms + delay + DELAY_MARGIN_MS
+			  : (second_of(s->closed_ms) + 1) * 1000.0 + DELAY_MARGIN_MS);
+	fact_long(x, "reuse_delay", "waited_ms", (long)(now_ms() - start));
 	return STEP_OK;
 }
 
@@ -580,5 +657,7 @@ const struct verb port_verbs[] = {
 	{ "bind-when-free", v_bind_when_free },
 	{ "tw-reuse-delay", v_tw_reuse_delay },
 	{ "wait-reuse-delay", v_wait_reuse_delay },
+	{ "align-reuse-clock", v_align_reuse_clock },
+	{ "before-reuse-delay", v_before_reuse_delay },
 	{ NULL, NULL },
 };

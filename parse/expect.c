@@ -88,7 +88,7 @@ const struct expect_rule *expect_pick(const struct case_file *cf, const struct k
 
 bool outcome_matches(const char *expected, const char *observed)
 {
-	return strcmp(expected, "any") == 0 || strcmp(expected, observed) == 0;
+	return strcmp(expected, observed) == 0;
 }
 
 bool expect_met(const struct expect_rule *r, const char *observed, const char *failed_at)

@@ -34,7 +34,7 @@ bool conds_hold_any_kernel(const struct condlist *cl, const struct kvlist *vars)
  * Never NULL for a parsed file (its last rule is unconditional). */
 const struct expect_rule *expect_pick(const struct case_file *cf, const struct kvlist *vars, struct kver k);
 
-/* Does an observed outcome satisfy the expected one? ("any" accepts everything.) */
+/* Does an observed outcome satisfy the expected one? */
 bool outcome_matches(const char *expected, const char *observed);
 /* Does a run meet the rule: its outcome, and with "at STEP" the verb that failed
  * (failed_at; NULL when nothing failed)? */

@@ -99,7 +99,9 @@ const struct verb_spec verb_specs[] = {
 	  .flags = VERB_WAITS_ON_TIMER, .args = { NAME_, ADDR_, PORT0_, MS_ } },
 	{ .name = "tw-reuse-delay", .usage = "tw-reuse-delay MILLISECONDS",
 	  .args = { { .kind = ARG_NUM, .lo = 1, .hi = 60000 } }, .writes_sysctl = "net.ipv4.tcp_tw_reuse_delay" },
-	{ .name = "wait-reuse-delay", .usage = "wait-reuse-delay", .flags = VERB_WAITS_ON_TIMER },
+	{ .name = "wait-reuse-delay", .usage = "wait-reuse-delay NAME", .flags = VERB_WAITS_ON_TIMER, .args = { NAME_ } },
+	{ .name = "align-reuse-clock", .usage = "align-reuse-clock", .flags = VERB_WAITS_ON_TIMER },
+	{ .name = "before-reuse-delay", .usage = "before-reuse-delay NAME", .args = { NAME_ } },
 };
 const size_t nverb_specs = sizeof(verb_specs) / sizeof(verb_specs[0]);
 

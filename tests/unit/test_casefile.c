@@ -76,7 +76,7 @@ START_TEST(full_file_parses)
 		"    why w1\n"
 		"    ref r1\n"
 		"    ref r2\n"
-		"expect any when kernel<6.1\n"
+		"expect EADDRNOTAVAIL when kernel<6.1\n"
 		"    why w2\n"
 		"    ref r3\n"
 		"expect ok\n"

@@ -49,7 +49,7 @@ START_TEST(good_steps_pass)
 		"setsockopt s SO_REUSEADDR 1", "occupy o TIME_WAIT active host 4000 reuseaddr=1 rport=5000 family=inet6",
 		"host b", "drop a on", "link b down", "shutdown s rdwr", "wait-state s CLOSED", "port-range 40000 40010",
 		"port-range 40000-40010", "reconnect-loop c l 49 bind=1008-1023 closer=server linger=0",
-		"sysctl net.ipv4.ip_local_port_range 40000 40010", "wait-ms 0", "wait-reuse-delay", "listen s",
+		"sysctl net.ipv4.ip_local_port_range 40000 40010", "wait-ms 0", "wait-reuse-delay s", "align-reuse-clock", "before-reuse-delay s", "listen s",
 	};
 	char err[400];
 	int bad;

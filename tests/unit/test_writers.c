@@ -845,22 +845,6 @@ START_TEST(json_empty_run)
 }
 END_TEST
 
-/* The same report renders byte for byte the same: reports from two runs diff cleanly. */
-START_TEST(writers_are_deterministic)
-{
-	struct report r;
-	build_report(&r);
-	int (*writers[])(FILE *, const struct report *) = { tap_write, junit_write, json_write };
-	for (size_t i = 0; i < 3; i++) {
-		char *a = render(writers[i], &r), *b = render(writers[i], &r);
-		ck_assert_str_eq(a, b);
-		free(a);
-		free(b);
-	}
-	report_free(&r);
-}
-END_TEST
-
 /* ---- atomic file writing ----------------------------------------------------------------- */
 
 /* The names in dir, sorted and joined with ' '. */
@@ -1043,7 +1027,6 @@ static Suite *writers_suite(void)
 
 	TCase *files = tcase_create("files");
 	tcase_add_test(files, writers_report_io_errors);
-	tcase_add_test(files, writers_are_deterministic);
 	tcase_add_test(files, write_file_is_atomic);
 	tcase_add_test(files, write_file_fails_cleanly);
 	suite_add_tcase(s, files);
