@@ -9,11 +9,13 @@
 #include "lib/util.h"
 #include "reports/report.h"
 #include "reports/term.h"
+#include "lib/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
+#include <signal.h>
+#include <stdio_ext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ struct run_opts {
 	struct selection select;
 	int jobs, repeat, keep_going, maxfail;
 	double timeout_s;
-	const char *tap, *junit, *json, *jsonl;
+	const char *tap, *junit, *junit_annotated, *json, *jsonl;
 	enum term_verbosity verbosity;
 	enum color_when color;
 	struct known_list known;   /* --known FILE: kernel bugs waived as xfail */
@@ -59,13 +61,20 @@ struct run_state {
 	int jsonl_failed;
 	size_t nbad;           /* failures and errors so far, for --maxfail */
 	int stop;              /* --maxfail reached: the scheduler stops */
+	struct case_result *results; /* the reports' slots in plan order, valid where done[i] */
+	char *done;
+	size_t nslots;
+	size_t *slot_of;       /* plan index -> slot */
+	size_t next_stream;    /* the first slot not yet streamed as TAP */
+	int stdout_failed;     /* the TAP stream could not be written */
 };
 
 #define RUN_USAGE                                                                              \
 	"usage: sockreuse run [--cases DIR] [--filter GLOB]... [--exclude GLOB]... [--filter-from FILE]\n" \
 	"                     [--param KEY=VALUE]... [-j N] [--timeout SEC] [--repeat N] [--keep-going]\n" \
 	"                     [--maxfail N | -x] [-q | -v] [--color=auto|always|never]\n"           \
-	"                     [--tap FILE] [--junit FILE] [--json FILE] [--jsonl FILE] [--known FILE]\n"
+	"                     [--tap FILE] [--junit FILE] [--junit-annotated FILE] [--json FILE]\n"      \
+	"                     [--jsonl FILE] [--known FILE]\n"
 
 static void usage_run(FILE *f)
 {
@@ -93,10 +102,14 @@ static void help_run(void)
 	      "  -v, --verbose        terminal: every case, and why for failures, errors and skips\n"
 	      "  --color=WHEN         terminal colours: auto (default; off with NO_COLOR), always, never\n"
 	      "  --tap FILE           TAP version 13\n"
-	      "  --junit FILE         JUnit XML\n"
+	      "  --junit FILE         JUnit XML, valid under the Ant and Jenkins xunit schemas\n"
+	      "  --junit-annotated FILE  JUnit XML with file and line on every testcase, for CI\n"
+	      "                       annotations (GitLab, GitHub actions; Jenkins junit-10.xsd)\n"
 	      "  --json FILE          the JSON report (reports/schema.json)\n"
 	      "  --jsonl FILE         one JSON object a line as each case finishes, flushed per line\n"
 	      "  --known FILE         known kernel bugs: listed failing cases are xfail, passing ones xpass\n"
+	      "A report FILE '-' is standard output; a regular file is replaced atomically, anything\n"
+	      "else (a device, a FIFO, a symlink) is written through.\n"
 	      "\n"
 	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
 	      "4 everything skipped, 130 interrupted.\n", stdout);
@@ -125,6 +138,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "exitfirst", no_argument, NULL, 'x' }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' }, { "color", required_argument, NULL, 'C' },
 		{ "colour", required_argument, NULL, 'C' }, { "known", required_argument, NULL, 'K' },
+		{ "junit-annotated", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c, sel;
@@ -174,6 +188,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'T': o->tap = optarg; break;
 		case 'J': o->junit = optarg; break;
+		case 'A': o->junit_annotated = optarg; break;
 		case 'S': o->json = optarg; break;
 		case 'k': o->keep_going = 1; break;
 		case 'K': {
@@ -197,45 +212,110 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* A report path must be writable before any case runs: an unwritable path is an input error. */
-static int check_writable(const char *path)
+/* The report files a run writes, with the option that names each. */
+struct report_out {
+	const char *option;
+	const char *path;
+	int (*write)(FILE *, const struct report *);
+};
+
+#define MAX_REPORTS 4
+
+static size_t report_outs(const struct run_opts *o, struct report_out out[MAX_REPORTS])
 {
-	struct stat st;
-	if (!path)
-		return 0;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "sockreuse run: cannot write %s: Is a directory\n", path);
-		return -1;
+	size_t n = 0;
+	if (o->tap)
+		out[n++] = (struct report_out){ "--tap", o->tap, tap_write };
+	if (o->junit)
+		out[n++] = (struct report_out){ "--junit", o->junit, junit_write };
+	if (o->junit_annotated)
+		out[n++] = (struct report_out){ "--junit-annotated", o->junit_annotated, junit_write_annotated };
+	if (o->json)
+		out[n++] = (struct report_out){ "--json", o->json, json_write };
+	return n;
+}
+
+/* Report paths are checked before anything runs: a report lost after the run is a run lost.
+ * "-" is standard output, which also carries the TAP stream or the terminal view unless --tap
+ * names a file, and no two reports (nor --jsonl) share one file. */
+static int check_report_paths(const struct run_opts *o)
+{
+	struct report_out out[MAX_REPORTS + 1];
+	size_t n = report_outs(o, out);
+	char err[512];
+	for (size_t i = 0; i < n; i++) {
+		if (outfile_check(out[i].path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sockreuse run: %s %s\n", out[i].option, err);
+			return -1;
+		}
+		if (!o->tap && outfile_same(out[i].path, "-")) {
+			fprintf(stderr, "sockreuse run: %s %s: standard output carries the TAP stream; "
+				"give --tap FILE to write TAP elsewhere\n", out[i].option, out[i].path);
+			return -1;
+		}
 	}
-	char *copy = xstrdup(path);
-	char *dir = dirname(copy);
-	char *probe = xasprintf("%s/.sockreuse-probe-XXXXXX", dir);
-	int fd = mkstemp(probe);
-	int e = errno;
-	if (fd >= 0) {
-		close(fd);
-		unlink(probe);
-	}
-	free(probe);
-	free(copy);
-	if (fd < 0) {
-		fprintf(stderr, "sockreuse run: cannot write %s: %s\n", path, strerror(e));
-		return -1;
-	}
+	if (o->jsonl)
+		out[n++] = (struct report_out){ "--jsonl", o->jsonl, NULL };
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (outfile_same(out[i].path, out[j].path)) {
+				fprintf(stderr, "sockreuse run: %s %s and %s %s are the same file: each report "
+					"needs its own\n", out[j].option, out[j].path, out[i].option, out[i].path);
+				return -1;
+			}
 	return 0;
 }
 
-/* A finished case (the report's copy) goes to every stream: TAP on stdout, the terminal
- * view, the --jsonl events; then --maxfail counts it. */
-static void emit(struct run_state *st)
+/* A case file as reports name it: relative to the working directory when under it, so that CI
+ * annotations find it in the checkout. */
+static const char *case_file_shown(const char *path)
 {
-	const struct case_result *c = &st->report.cases[st->report.ncases - 1];
+	char cwd[4096];
+	size_t n;
+	if (path[0] != '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	n = strlen(cwd);
+	if (strncmp(path, cwd, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+/* A TAP stream nobody can read any more (a closed pipe, a full disk) stops, said once; the
+ * run and its report files go on, and the exit status says that stdout failed. */
+static void stream_flush(struct run_state *st)
+{
+	if (fflush(st->tap_stream) == 0 && !ferror(st->tap_stream))
+		return;
+	fprintf(stderr, "sockreuse run: cannot write standard output: %s; the TAP stream stops here, "
+		"the report files are still written\n", strerror(errno ? errno : EIO));
+	__fpurge(st->tap_stream);
+	clearerr(st->tap_stream);
+	st->tap_stream = NULL;
+	st->stdout_failed = 1;
+}
+
+/* TAP streams in plan order, as every report is written: a case is shown once every case
+ * before it is. At the end of a run that stopped early (all set), whatever finished is
+ * shown, gaps skipped. */
+static void stream_ready(struct run_state *st, int all)
+{
+	for (; st->next_stream < st->nslots; st->next_stream++) {
+		size_t i = st->next_stream;
+		if (!st->done[i] && !all)
+			break;
+		if (st->done[i] && st->tap_stream) {
+			tap_case(st->tap_stream, ++st->tap_n, &st->results[i]);
+			stream_flush(st);
+		}
+	}
+}
+
+/* A finished case goes to the event streams as it finishes: the terminal view, the --jsonl
+ * events; then --maxfail counts it. (TAP, a report, streams in plan order: stream_ready.) */
+static void emit(struct run_state *st, const struct case_result *c)
+{
 	if (st->jsonl && !st->jsonl_failed && json_case_line(st->jsonl, c) < 0)
 		st->jsonl_failed = errno ? errno : EIO;
-	if (st->tap_stream) {
-		tap_case(st->tap_stream, ++st->tap_n, c);
-		fflush(st->tap_stream);
-	}
 	if (st->view)
 		term_case(st->view, c);
 	if (c->status == ST_FAIL || c->status == ST_ERROR)
@@ -283,7 +363,7 @@ static void tally_free(struct tally *t)
 	kv_free(&t->first.facts);
 }
 
-/* Judges the runs of one case and adds the result to the report. */
+/* Judges the runs of one case and keeps the result in its plan slot. */
 static void finalize_case(struct run_state *st, size_t ci)
 {
 	const struct case_inst *c = &st->plan->cases[ci];
@@ -334,9 +414,14 @@ static void finalize_case(struct run_state *st, size_t ci)
 		r.known = (char *)known;
 	}
 	r.detail = detail.s ? detail.s : "";
-	report_add(&st->report, &r);
-	emit(st);
+	r.file = (char *)case_file_shown(c->cf->path);
+	r.line = rule->pos.line;
+	struct case_result *slot = &st->results[st->slot_of[ci]];
+	case_result_copy(slot, &r);
+	st->done[st->slot_of[ci]] = 1;
 	buf_free(&detail);
+	emit(st, slot);
+	stream_ready(st, 0);
 }
 
 static void on_result(void *arg, size_t ci, int rep, const struct run_outcome *o, double ms)
@@ -351,20 +436,19 @@ static void on_result(void *arg, size_t ci, int rep, const struct run_outcome *o
 
 static int write_reports(const struct run_state *st)
 {
+	struct report_out out[MAX_REPORTS];
+	size_t n = report_outs(st->opts, out);
 	char err[512];
 	int rc = 0;
-	if (st->opts->tap && report_write_file(st->opts->tap, tap_write, &st->report, err, sizeof(err)) < 0)
-		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
-	if (st->opts->junit && report_write_file(st->opts->junit, junit_write, &st->report, err, sizeof(err)) < 0)
-		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
-	if (st->opts->json && report_write_file(st->opts->json, json_write, &st->report, err, sizeof(err)) < 0)
-		rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
+	for (size_t i = 0; i < n; i++)
+		if (report_write_file(out[i].path, out[i].write, &st->report, err, sizeof(err)) < 0)
+			rc = -1, fprintf(stderr, "sockreuse run: %s\n", err);
 	return rc;
 }
 
 /* A file that failed to parse under --keep-going is one `error` result, so that the
  * report says so instead of silently running fewer cases. */
-static void report_bad_files(struct run_state *st, const char *bad)
+static void bad_file_results(struct report *out, const char *bad)
 {
 	for (const char *line = bad; line && *line;) {
 		const char *nl = strchr(line, '\n');
@@ -373,13 +457,89 @@ static void report_bad_files(struct run_state *st, const char *bad)
 		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 		struct case_result r = { .id = (char *)base, .number = atoi(base), .title = "case file does not load",
 					 .group = "load", .expected = "", .observed = "", .status = ST_ERROR,
-					 .detail = msg, .rationale = "" };
-		report_add(&st->report, &r);
-		emit(st);
+					 .detail = msg, .rationale = "", .file = (char *)case_file_shown(path),
+					 .line = atoi(msg + strlen(path) + (msg[strlen(path)] == ':')) };
+		report_add(out, &r);
 		free(path);
 		free(msg);
 		line = nl ? nl + 1 : NULL;
 	}
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The slots of the reports in plan order: file by file (the plan's files and the ones that did
+ * not load are both sorted by name), each file's cases in matrix order. Results that did not
+ * load are final at once; the others fill their slot as they finish. */
+static void lay_out_slots(struct run_state *st, const char *bad)
+{
+	struct report bad_files = { 0 };
+	bad_file_results(&bad_files, bad);
+	size_t n = st->plan->ncases + bad_files.ncases, b = 0, slot = 0;
+	st->nslots = n;
+	st->results = xcalloc(n ? n : 1, sizeof(*st->results));
+	st->done = xcalloc(n ? n : 1, 1);
+	st->slot_of = xcalloc(st->plan->ncases ? st->plan->ncases : 1, sizeof(*st->slot_of));
+	for (size_t ci = 0; ci <= st->plan->ncases; ci++) {
+		const char *file = ci < st->plan->ncases ? base_name(st->plan->cases[ci].cf->path) : NULL;
+		for (; b < bad_files.ncases && (!file || strcmp(base_name(bad_files.cases[b].file), file) < 0); b++) {
+			case_result_copy(&st->results[slot], &bad_files.cases[b]);
+			st->done[slot] = 1;
+			emit(st, &st->results[slot++]);
+		}
+		if (file)
+			st->slot_of[ci] = slot++;
+	}
+	report_free(&bad_files);
+}
+
+/* The finished results, in plan order, become the report. */
+static void collect_results(struct run_state *st)
+{
+	for (size_t i = 0; i < st->nslots; i++) {
+		if (st->done[i])
+			report_add(&st->report, &st->results[i]);
+		case_result_free(&st->results[i]);
+	}
+	free(st->results);
+	free(st->done);
+	free(st->slot_of);
+	st->results = NULL;
+	st->nslots = 0;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+/* SIGINT and SIGTERM stay blocked from start-up until the last report is in place: the
+ * scheduler reads them through a signalfd and ends the run, and one that comes while the
+ * cases load or the reports are written waits, so that no report is lost or half-written.
+ * SIGPIPE is ignored: a reader of the TAP stream that goes away costs the stream, not the
+ * report files. */
+static void hold_signals(void)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The stop signal waiting while the signals are held, or 0. */
+static int held_signal(void)
+{
+	sigset_t pending;
+	sigemptyset(&pending);
+	if (sigpending(&pending) < 0)
+		return 0;
+	return sigismember(&pending, SIGINT) ? SIGINT : sigismember(&pending, SIGTERM) ? SIGTERM : 0;
 }
 
 static int same_file(int a, int b)
@@ -432,8 +592,10 @@ static void close_streams(struct run_state *st, const char *note)
 {
 	struct summary s = report_summary(&st->report);
 	int on_stdout = st->view || st->tap_stream;
-	if (st->tap_stream)
+	if (st->tap_stream) {
 		tap_end(stdout, st->tap_n, &st->report);
+		stream_flush(st);
+	}
 	if (st->view)
 		term_close(st->view, &st->report, note);
 	else if (note)
@@ -469,7 +631,8 @@ int cmd_run(int argc, char **argv)
 	struct ns_id origin;
 	char *bad = NULL;
 
-	if (parse_run_opts(argc, argv, &o) < 0)
+	hold_signals();
+	if (parse_run_opts(argc, argv, &o) < 0 || check_report_paths(&o) < 0)
 		return EXIT_USAGE;
 	if (!o.cases_dir)
 		o.cases_dir = default_cases_dir(dirbuf, sizeof(dirbuf));
@@ -480,10 +643,6 @@ int cmd_run(int argc, char **argv)
 	select_apply(&plan, &o.select);
 	if (plan.ncases == 0 && !(bad && *bad)) {
 		fprintf(stderr, "sockreuse run: no case matches the filters\n");
-		plan_free(&plan);
-		return EXIT_USAGE;
-	}
-	if (check_writable(o.tap) < 0 || check_writable(o.junit) < 0 || check_writable(o.json) < 0) {
 		plan_free(&plan);
 		return EXIT_USAGE;
 	}
@@ -504,7 +663,7 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	runinfo_fill(&st.report.info, &origin);
-	st.tallies = xcalloc(plan.ncases, sizeof(*st.tallies));
+	st.tallies = xcalloc(plan.ncases ? plan.ncases : 1, sizeof(*st.tallies));
 	size_t nbadfiles = 0;
 	for (const char *b = bad; b && *b; b++)
 		nbadfiles += *b == '\n';
@@ -514,21 +673,28 @@ int cmd_run(int argc, char **argv)
 		plan_free(&plan);
 		return EXIT_USAGE;
 	}
-	report_bad_files(&st, bad);
+	lay_out_slots(&st, bad);
+	stream_ready(&st, 0);
 	double t0 = now_ms();
+	int stopped_by = held_signal();
 	struct sched_opts so = { .jobs = o.jobs, .timeout_s = o.timeout_s, .repeat = o.repeat, .origin = &origin,
-				 .stop = &st.stop };
-	int rc = plan.ncases && !st.stop ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
+				 .stop = &st.stop, .stopped_by = &stopped_by };
+	int rc = stopped_by ? 1 : plan.ncases && !st.stop ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
 	if (st.stop && rc == 0)
 		rc = 2;  /* --maxfail reached by the files that did not load */
 	st.report.info.duration_s = (now_ms() - t0) / 1000.0;
+	size_t planned = st.nslots;
+	stream_ready(&st, 1);
+	collect_results(&st);
 	st.report.interrupted = rc == 1 || rc == 2;
 	if (rc < 0)
 		fprintf(stderr, "sockreuse run: %s\n", err);
 	char *note = NULL;
 	size_t not_run = plan.ncases + nbadfiles - st.report.ncases;
 	if (rc == 1) {
-		note = xasprintf("interrupted; the reports hold the %zu cases that finished", st.report.ncases);
+		st.report.interruption = xasprintf("interrupted by %s: %zu of %zu cases finished",
+						   signal_name(stopped_by), st.report.ncases, planned);
+		note = xasprintf("%s; the reports hold them", st.report.interruption);
 	} else if (rc == 2) {
 		/* Unrun cases are absent from every report, as after an interrupt, and the reports
 		 * say how many and why. */
@@ -539,11 +705,16 @@ int cmd_run(int argc, char **argv)
 		kv_set(&st.report.info.properties, "run.not_run", v);
 		note = xasprintf("stopped after %zu failure%s or error%s (--maxfail %d); %zu cases not run", st.nbad,
 				 st.nbad == 1 ? "" : "s", st.nbad == 1 ? "" : "s", o.maxfail, not_run);
+		st.report.interruption = xstrdup(note);
 	}
 	int wrc = write_reports(&st);
 	close_streams(&st, note);
 	free(note);
 	struct summary s = report_summary(&st.report);
+	int late_signal = rc != 1 && held_signal();
+	if (late_signal)
+		fprintf(stderr, "sockreuse run: %s came while the reports were written: they are complete\n",
+			signal_name(held_signal()));
 
 	for (size_t i = 0; i < plan.ncases; i++)
 		tally_free(&st.tallies[i]);
@@ -553,9 +724,9 @@ int cmd_run(int argc, char **argv)
 	free(bad);
 	select_free(&o.select);
 	known_free(&o.known);
-	if (rc == 1)
+	if (rc == 1 || late_signal)
 		return EXIT_INTERRUPTED;
-	if (rc < 0 || wrc < 0 || s.fail || s.error)
+	if (rc < 0 || wrc < 0 || st.stdout_failed || s.fail || s.error)
 		return EXIT_FAILED;
 	if (s.total && s.skip == s.total)
 		return EXIT_ALL_SKIPPED;

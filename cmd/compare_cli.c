@@ -2,6 +2,7 @@
  * exit status whether anything changed: 0 nothing, 1 something, 2 usage error or bad input. */
 #include "reports/compare.h"
 #include "lib/util.h"
+#include "lib/outfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,49 +55,26 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_BAD;
 }
 
-/* Writes to a temporary file next to path, then renames it over path: a reader (or a CI step
- * after a crash or a full disk) sees the old file or the whole new one, never half of one. */
-static int write_file(const char *path, const struct format *fmt, const struct comparison *cmp,
-		      int only_changes)
-{
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp), err = 0;
-	FILE *f;
+/* The format, the comparison and its option, through outfile_write's one argument. */
+struct compare_job {
+	const struct format *fmt;
+	const struct comparison *cmp;
+	int only_changes;
+};
 
-	if (fd < 0) {
-		fprintf(stderr, PROG ": %s: cannot write: %s\n", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	/* mkstemp makes it 0600; a report is an ordinary file, readable as the umask allows. */
-	mode_t mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) < 0)
-		err = errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = errno;
-		close(fd);
-	} else {
-		if (fmt->write(f, cmp, only_changes) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0)
-			err = errno ? errno : EIO;
-		if (fclose(f) != 0 && !err)
-			err = errno;
-	}
-	if (!err && rename(tmp, path) < 0)
-		err = errno;
-	if (err) {
-		fprintf(stderr, PROG ": %s: cannot write: %s\n", path, strerror(err));
-		unlink(tmp);
-	}
-	free(tmp);
-	return err ? -1 : 0;
+static int run_job(FILE *f, const void *arg)
+{
+	const struct compare_job *job = arg;
+	return job->fmt->write(f, job->cmp, job->only_changes);
 }
 
-static int write_stdout(const struct format *fmt, const struct comparison *cmp, int only_changes)
+/* --output as lib/outfile.h says: a regular file is replaced atomically, anything else written
+ * through; no --output, or "-", is standard output. */
+static int write_output(const char *output, const struct compare_job *job)
 {
-	if (fmt->write(stdout, cmp, only_changes) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, PROG ": standard output: %s\n", strerror(errno ? errno : EIO));
+	char err[512];
+	if (outfile_write(output ? output : "-", run_job, job, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -185,8 +163,8 @@ int compare_main(int argc, char **argv)
 		compare_order_by_version(reports, sources, n);
 	struct comparison cmp;
 	compare_build(&cmp, reports, sources, n);
-	if ((output && strcmp(output, "-") != 0 ? write_file(output, fmt, &cmp, only_changes)
-		    : write_stdout(fmt, &cmp, only_changes)) == 0)
+	struct compare_job job = { fmt, &cmp, only_changes };
+	if (write_output(output, &job) == 0)
 		rc = compare_nchanged(&cmp) ? EXIT_CHANGED : EXIT_SAME;
 	compare_free(&cmp);
 out:

@@ -1,6 +1,7 @@
 /* sockreuse: a conformance suite for Linux socket address-reuse semantics. */
 #include "cmd/commands.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,18 @@ static void usage(FILE *f)
 	      "  sockreuse COMMAND --help for a command's options; man sockreuse for the rest.\n"
 	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
 	      "4 everything skipped, 130 interrupted (the reports hold the cases that finished).\n", f);
+}
+
+/* What a command printed must have reached its reader: a full disk or a closed descriptor is
+ * an error, not a silent exit 0. */
+static int close_stdout(const char *name)
+{
+	errno = 0;
+	int failed_before = ferror(stdout);
+	if (fclose(stdout) == 0 && !failed_before)
+		return 0;
+	fprintf(stderr, "%s: cannot write standard output: %s\n", name, strerror(errno ? errno : EIO));
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -44,7 +57,10 @@ int main(int argc, char **argv)
 			char name[64];
 			snprintf(name, sizeof(name), "sockreuse %s", cmd);
 			argv[1] = name;
-			return cmds[i].fn(argc - 1, argv + 1);
+			int rc = cmds[i].fn(argc - 1, argv + 1);
+			if (close_stdout(name) < 0 && rc == 0)
+				rc = EXIT_FAILED;
+			return rc;
 		}
 	}
 	fprintf(stderr, "sockreuse: unknown command '%s'\n", cmd);

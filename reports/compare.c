@@ -3,6 +3,7 @@
 #include "reports/compare.h"
 #include "lib/kversion.h"
 #include "lib/util.h"
+#include "lib/strindex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,16 +147,33 @@ static void label_runs(struct compare_run *runs, size_t n)
 	}
 }
 
-/* The index of group among the groups seen so far, adding it when new. Groups are few (a dozen
- * families), so a linear search is enough. */
-static size_t group_index(struct comparison *cmp, const char *group)
+/* The index of group among the groups seen so far, adding it when new. */
+static size_t group_index(struct comparison *cmp, struct strindex *seen, const char *group)
 {
+	size_t g = strindex_add(seen, group, cmp->ngroups);
+	if (g == cmp->ngroups) {
+		if ((g & (g - 1)) == 0) /* 0 or a power of two: double */
+			cmp->groups = xrealloc(cmp->groups, (g ? 2 * g : 1) * sizeof(*cmp->groups));
+		cmp->groups[cmp->ngroups++] = group;
+	}
+	return g;
+}
+
+/* Each group's rows, by a counting sort of the rows on their group. */
+static void index_groups(struct comparison *cmp)
+{
+	cmp->group_start = xcalloc(cmp->ngroups + 1, sizeof(*cmp->group_start));
+	cmp->members = xcalloc(cmp->nrows ? cmp->nrows : 1, sizeof(*cmp->members));
+	for (size_t r = 0; r < cmp->nrows; r++)
+		cmp->group_start[cmp->rows[r].group + 1]++;
 	for (size_t g = 0; g < cmp->ngroups; g++)
-		if (strcmp(cmp->groups[g], group) == 0)
-			return g;
-	cmp->groups = xrealloc(cmp->groups, (cmp->ngroups + 1) * sizeof(*cmp->groups));
-	cmp->groups[cmp->ngroups] = group;
-	return cmp->ngroups++;
+		cmp->group_start[g + 1] += cmp->group_start[g];
+	size_t *fill = xcalloc(cmp->ngroups ? cmp->ngroups : 1, sizeof(*fill));
+	for (size_t r = 0; r < cmp->nrows; r++) {
+		size_t g = cmp->rows[r].group;
+		cmp->members[cmp->group_start[g] + fill[g]++] = r;
+	}
+	free(fill);
 }
 
 void compare_build(struct comparison *cmp, const struct report *reports,
@@ -188,8 +206,9 @@ void compare_build(struct comparison *cmp, const struct report *reports,
 			firsts[nids++] = all[i];
 	qsort(firsts, nids, sizeof(*firsts), entry_by_appearance);
 
+	struct strindex seen_groups = { 0 };
 	cmp->nrows = nids;
-	cmp->rows = xcalloc(nids, sizeof(*cmp->rows));
+	cmp->rows = xcalloc(nids ? nids : 1, sizeof(*cmp->rows));
 	for (size_t r = 0; r < nids; r++) {
 		struct compare_row *row = &cmp->rows[r];
 		const struct entry *e = &firsts[r];
@@ -215,8 +234,10 @@ void compare_build(struct comparison *cmp, const struct report *reports,
 		}
 		classify_row(row, n);
 		cmp->count[row->label]++;
-		row->group = group_index(cmp, compare_str(row->info->group));
+		row->group = group_index(cmp, &seen_groups, compare_str(row->info->group));
 	}
+	strindex_free(&seen_groups);
+	index_groups(cmp);
 	free(firsts);
 	free(all);
 	cmp->order = xcalloc(nids ? nids : 1, sizeof(*cmp->order));
@@ -276,6 +297,8 @@ void compare_free(struct comparison *cmp)
 	free(cmp->order);
 	free(cmp->runs);
 	free(cmp->groups);
+	free(cmp->members);
+	free(cmp->group_start);
 	memset(cmp, 0, sizeof(*cmp));
 }
 

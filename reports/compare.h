@@ -96,6 +96,10 @@ struct comparison {
 	                                 * each part in row order */
 	const char **groups;            /* the cases' groups in order of first appearance */
 	size_t ngroups;
+	/* The rows of group g, in row order: rows[members[k]] for k from group_start[g] up to
+	 * group_start[g + 1]. Writers walk a group through these, never the whole table. */
+	size_t *members;
+	size_t *group_start;            /* ngroups + 1 entries */
 };
 
 /* Sorts reports (and their sources alongside) by the upstream three-part kernel version

@@ -90,11 +90,10 @@ static const char *group_name(const struct comparison *cmp, size_t g)
 static void group_counts(const struct comparison *cmp, size_t g, size_t *total, size_t *changed)
 {
 	*total = *changed = 0;
-	for (size_t r = 0; r < cmp->nrows; r++)
-		if (cmp->rows[r].group == g) {
-			(*total)++;
-			*changed += cmp->rows[r].label != CHANGE_SAME;
-		}
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
+		(*total)++;
+		*changed += cmp->rows[cmp->members[k]].label != CHANGE_SAME;
+	}
 }
 
 static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
@@ -358,9 +357,9 @@ static void write_unchanged(FILE *f, const struct comparison *cmp)
 		fprintf(f, " \xe2\x80\x94 %zu unchanged of %zu</summary>\n", total - changed, total);
 		fputs("<div class=\"scroll\"><table class=\"matrix same\">\n<thead><tr><th>case</th>"
 		      "<th>outcome in every run</th><th>params</th></tr></thead>\n<tbody>\n", f);
-		for (size_t k = compare_nchanged(cmp); k < cmp->nrows; k++) {
-			const struct compare_row *row = &cmp->rows[cmp->order[k]];
-			if (row->group == g)
+		for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
+			const struct compare_row *row = &cmp->rows[cmp->members[k]];
+			if (row->label == CHANGE_SAME)
 				write_same_row(f, cmp, row);
 		}
 		fputs("</tbody>\n</table></div>\n</details>\n", f);

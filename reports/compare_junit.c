@@ -172,9 +172,9 @@ static void write_fixes(FILE *f, const struct comparison *cmp, size_t g)
 {
 	size_t nfixes = 0;
 
-	for (size_t r = 0; r < cmp->nrows; r++) {
-		const struct compare_row *row = &cmp->rows[r];
-		if (row->group != g || row->label != CHANGE_FIX)
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
+		const struct compare_row *row = &cmp->rows[cmp->members[k]];
+		if (row->label != CHANGE_FIX)
 			continue;
 		char *what = compare_describe(cmp, row);
 		fputs(nfixes++ ? "" : "    <system-out>", f);
@@ -194,9 +194,9 @@ static void write_suite(FILE *f, const struct comparison *cmp, size_t g, int onl
 	size_t tests = 0, failures = 0, skipped = 0;
 	double seconds = 0;
 
-	for (size_t r = 0; r < cmp->nrows; r++) {
-		const struct compare_row *row = &cmp->rows[r];
-		if (row->group != g || !shown(row, only_changes))
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
+		const struct compare_row *row = &cmp->rows[cmp->members[k]];
+		if (!shown(row, only_changes))
 			continue;
 		tests++;
 		failures += is_failure(row);
@@ -215,9 +215,9 @@ static void write_suite(FILE *f, const struct comparison *cmp, size_t g, int onl
 			"unknown"));
 	fputs("\">\n", f);
 	write_properties(f, cmp);
-	for (size_t r = 0; r < cmp->nrows; r++)
-		if (cmp->rows[r].group == g && shown(&cmp->rows[r], only_changes))
-			write_testcase(f, cmp, &cmp->rows[r], group);
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++)
+		if (shown(&cmp->rows[cmp->members[k]], only_changes))
+			write_testcase(f, cmp, &cmp->rows[cmp->members[k]], group);
 	write_fixes(f, cmp, g);
 	fputs("    <system-err/>\n  </testsuite>\n", f);
 }

@@ -112,9 +112,9 @@ static void write_group(FILE *f, const struct comparison *cmp, size_t g, int whi
 	const char *group = cmp->groups[g];
 	size_t shown = 0;
 
-	for (size_t r = 0; r < cmp->nrows; r++) {
-		const struct compare_row *row = &cmp->rows[r];
-		if (row->group != g || (which > 0 && row->label == CHANGE_SAME) ||
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
+		const struct compare_row *row = &cmp->rows[cmp->members[k]];
+		if ((which > 0 && row->label == CHANGE_SAME) ||
 		    (which < 0 && row->label != CHANGE_SAME))
 			continue;
 		if (!shown++) {

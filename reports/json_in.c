@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -83,14 +84,18 @@ static int get_string(const struct reader *rd, const json_t *obj, const char *ke
 	return 0;
 }
 
-static int get_number(const struct reader *rd, const json_t *obj, const char *key,
-		      const char *where, double *out)
+/* Durations: a number, never negative. */
+static int get_duration(const struct reader *rd, const json_t *obj, const char *key,
+			const char *where, double *out)
 {
 	json_t *v = member(obj, key);
 	if (v && !json_is_number(v))
 		return fail(rd, "%s%s\"%s\" is %s, not a number", where, *where ? ": " : "", key,
 			    json_kind(v));
 	*out = v ? json_number_value(v) : 0;
+	if (*out < 0)
+		return fail(rd, "%s%s\"%s\" is %g: a duration is never negative", where, *where ? ": " : "",
+			    key, *out);
 	return 0;
 }
 
@@ -132,6 +137,47 @@ static int get_kv(const struct reader *rd, const json_t *obj, const char *key, c
 	return 0;
 }
 
+/* What the schema allows as an expected outcome: "ok", "any", an errno name, or "" when nothing
+ * was asserted (a case file that did not load). */
+static int valid_expected(const char *s)
+{
+	if (!*s || strcmp(s, "ok") == 0 || strcmp(s, "any") == 0)
+		return 1;
+	if (s[0] != 'E' || !s[1])
+		return 0;
+	for (const char *c = s + 1; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return 0;
+	return 1;
+}
+
+/* RFC 3339 date-time, as the schema's "format": "date-time" means it: 2026-11-21T10:11:39Z,
+ * optionally with fractions of a second and a numeric zone. */
+static int valid_date_time(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+		return 0;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60 ||
+	    y < 0 || h < 0 || mi < 0 || sec < 0)
+		return 0;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 0;
+	const char *rest = s + n;
+	if (*rest == '.') {
+		if (!(rest[1] >= '0' && rest[1] <= '9'))
+			return 0;
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			;
+	}
+	if (strcmp(rest, "Z") == 0 || strcmp(rest, "z") == 0)
+		return 1;
+	int zh, zm, zn = 0;
+	return (*rest == '+' || *rest == '-') && sscanf(rest + 1, "%2d:%2d%n", &zh, &zm, &zn) == 2 && zn == 5 &&
+	       !rest[6] && zh <= 23 && zm <= 59 && zh >= 0 && zm >= 0;
+}
+
 static int read_info(const struct reader *rd, const json_t *root, struct run_info *info)
 {
 	json_t *tool, *kernel;
@@ -149,7 +195,7 @@ static int read_info(const struct reader *rd, const json_t *root, struct run_inf
 		 get_string(rd, kernel ? kernel : empty, "upstream", "kernel", &info->kernel_upstream) < 0 ||
 		 get_string(rd, root, "hostname", "", &info->hostname) < 0 ||
 		 get_string(rd, root, "started", "", &info->started) < 0 ||
-		 get_number(rd, root, "duration_s", "", &info->duration_s) < 0 ||
+		 get_duration(rd, root, "duration_s", "", &info->duration_s) < 0 ||
 		 get_kv(rd, root, "properties", "", &info->properties) < 0 ? -1 : 0;
 	json_decref(empty);
 	if (rc == 0 && !*info->kernel_upstream) {
@@ -159,6 +205,9 @@ static int read_info(const struct reader *rd, const json_t *root, struct run_inf
 		free(info->kernel_upstream);
 		info->kernel_upstream = xstrdup(up);
 	}
+	if (rc == 0 && member(root, "started") && !valid_date_time(info->started))
+		rc = fail(rd, "\"started\" is \"%.40s\", not an RFC 3339 date-time such as 2026-11-21T10:11:39Z",
+			  info->started);
 	return rc;
 }
 
@@ -171,7 +220,9 @@ static int get_case_number(const struct reader *rd, const json_t *jc, const char
 		return fail(rd, "%s: \"number\" is %s, not a number", where, json_kind(v));
 	if (v) {
 		double n = json_number_value(v);
-		*out = n >= 0 && n <= 1e6 ? (int)n : 0; /* case numbers are 4 digits */
+		if (!json_is_integer(v) || n < 0 || n > 9999)
+			return fail(rd, "%s: \"number\" is %g, not a case number from 0 to 9999", where, n);
+		*out = (int)n;
 	} else {
 		*out = (int)strtol(id, NULL, 10);
 	}
@@ -208,6 +259,7 @@ static void free_case_strings(struct case_result *c)
 	free(c->detail);
 	free(c->rationale);
 	free(c->known);
+	free(c->file);
 	free(c->refs); /* the strings themselves belong to the JSON tree */
 	kv_free(&c->params);
 	kv_free(&c->facts);
@@ -228,6 +280,8 @@ static int read_case(const struct reader *rd, const json_t *jc, size_t index,
 		return fail(rd, "case %zu: \"id\" is %s", index + 1,
 			    json_is_string(id) ? "empty" : json_kind(id));
 	c->id = xstrdup(json_string_value(id));
+	if (isspace((unsigned char)c->id[0]) || isspace((unsigned char)c->id[strlen(c->id) - 1]))
+		return fail(rd, "case %zu: \"id\" \"%.60s\" begins or ends with white space", index + 1, c->id);
 	snprintf(where, sizeof(where), "case \"%.60s%s\"", c->id, strlen(c->id) > 60 ? "..." : "");
 
 	status = member(jc, "status");
@@ -249,12 +303,20 @@ static int read_case(const struct reader *rd, const json_t *jc, size_t index,
 	    get_string(rd, jc, "detail", where, &c->detail) < 0 ||
 	    get_string(rd, jc, "rationale", where, &c->rationale) < 0 ||
 	    get_string(rd, jc, "known", where, &c->known) < 0 ||
-	    get_number(rd, jc, "duration_ms", where, &duration) < 0 ||
+	    get_duration(rd, jc, "duration_ms", where, &duration) < 0 ||
 	    get_kv(rd, jc, "params", where, &c->params) < 0 ||
 	    get_kv(rd, jc, "facts", where, &c->facts) < 0 ||
+	    get_string(rd, jc, "file", where, &c->file) < 0 ||
 	    get_refs(rd, jc, where, c) < 0)
 		return -1;
 	c->duration_ms = duration;
+	if (!valid_expected(c->expected))
+		return fail(rd, "%s: \"expected\" is \"%.40s\", not ok, any, an errno name or empty", where,
+			    c->expected);
+	json_t *line = member(jc, "line");
+	if (line && (!json_is_integer(line) || json_integer_value(line) < 0 || json_integer_value(line) > 1000000000))
+		return fail(rd, "%s: \"line\" is not a line number", where);
+	c->line = line ? (int)json_integer_value(line) : 0;
 	return 0;
 }
 
@@ -281,6 +343,32 @@ static int check_unique_ids(const struct reader *rd, const struct report *r)
 		}
 	free(sorted);
 	return rc;
+}
+
+/* What a schema cannot say: the summary counts the cases the report holds. A summary that
+ * contradicts them means the file was edited or cut, and nothing in it can be trusted. */
+static int check_summary(const struct reader *rd, const json_t *root, const struct report *r)
+{
+	json_t *js;
+	if (get_object(rd, root, "summary", "", &js) < 0)
+		return -1;
+	if (!js)
+		return 0;
+	struct summary s = report_summary(r);
+	const struct { const char *key; size_t n; } counts[] = {
+		{ "total", s.total }, { "pass", s.pass }, { "fail", s.fail }, { "skip", s.skip }, { "error", s.error },
+	};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		json_t *v = member(js, counts[i].key);
+		if (!v)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return fail(rd, "summary: \"%s\" is not a count", counts[i].key);
+		if ((size_t)json_integer_value(v) != counts[i].n)
+			return fail(rd, "summary: \"%s\" is %lld, but the cases say %zu", counts[i].key,
+				    (long long)json_integer_value(v), counts[i].n);
+	}
+	return 0;
 }
 
 static int read_report(const struct reader *rd, const json_t *root, struct report *out)
@@ -320,7 +408,13 @@ static int read_report(const struct reader *rd, const json_t *root, struct repor
 		if (rc < 0)
 			return -1;
 	}
-	return check_unique_ids(rd, out);
+	if (check_unique_ids(rd, out) < 0 || check_summary(rd, root, out) < 0)
+		return -1;
+	json_t *why = member(root, "interruption");
+	if (why && !json_is_string(why))
+		return fail(rd, "\"interruption\" is %s, not a string", json_kind(why));
+	out->interruption = xstrdup(why ? json_string_value(why) : "");
+	return 0;
 }
 
 /* Whether the parse stopped because the input ended early: worth saying, since a report cut

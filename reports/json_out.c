@@ -98,6 +98,8 @@ static void case_object(struct buf *b, const struct case_result *c, int last)
 	key(b, l, "number");
 	buf_printf(b, "%d", c->number);
 	end(b, 0);
+	str_member(b, l, "file", c->file ? c->file : "", 0);
+	count_member(b, l, "line", c->line > 0 ? (size_t)c->line : 0, 0);
 	str_member(b, l, "title", c->title, 0);
 	str_member(b, l, "group", c->group, 0);
 	map_member(b, l, "params", &c->params, 0);
@@ -171,6 +173,7 @@ int json_write(FILE *f, const struct report *r)
 	key(&b, 1, "interrupted");
 	buf_add(&b, r->interrupted ? "true" : "false");
 	end(&b, 0);
+	str_member(&b, 1, "interruption", r->interrupted && r->interruption ? r->interruption : "", 0);
 	map_member(&b, 1, "properties", &r->info.properties, 0);
 
 	key(&b, 1, "summary");

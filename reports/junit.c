@@ -1,8 +1,14 @@
-/* JUnit XML in the common Ant shape (tests/junit.xsd): one <testsuite> per case group, in the
- * order groups first appear, one <testcase> per case. */
+/* JUnit XML valid under both schemas CI servers check it with: the Ant one (windyroad
+ * JUnit.xsd: no attributes on <testsuites>, package and id on every <testsuite>, properties,
+ * system-out and system-err in that order) and Jenkins xunit's junit-10.xsd (copies of both in
+ * tests/). One <testsuite> per case group, in the order groups first appear (cases keep the
+ * report's plan order within it), one <testcase> per case. The annotated variant adds each
+ * testcase's file and line, which GitLab and the GitHub annotation actions read and junit-10.xsd
+ * allows; the Ant schema has no place for them. */
 #include "reports/report.h"
 #include "reports/escape.h"
 #include "lib/util.h"
+#include "lib/strindex.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -143,10 +149,15 @@ static char *problem_text(const struct case_result *c)
 	return t.s;
 }
 
+/* GitLab shows a testcase's name, classname, file and this text, not the suite or its
+ * properties: the text names the kernel so that a failure on a CI page says where it was seen. */
 static void problem(struct buf *b, const char *element, const char *message,
-		    const struct case_result *c)
+		    const struct case_result *c, const struct report *r)
 {
-	char *text = problem_text(c);
+	char *body = problem_text(c);
+	char *text = xasprintf("kernel: %s\n%s", blank(r->info.kernel_release) ? "unknown" : r->info.kernel_release,
+			       or_empty(body));
+	free(body);
 	buf_printf(b, "      <%s", element);
 	attr(b, "message", message);
 	attr(b, "type", element[0] == 'f' ? "fail" : "error");
@@ -164,24 +175,35 @@ static double shown_seconds(double ms)
 	return isfinite(s) && s > 0 ? s : 0;
 }
 
-static void testcase(struct buf *b, const struct case_result *c, const char *group)
+static void testcase(struct buf *b, const struct case_result *c, const char *group, const struct report *r,
+		     int annotated)
 {
 	char *classname = xasprintf("sockreuse.%s", group);
 	buf_add(b, "    <testcase");
 	attr(b, "name", or_empty(c->id));
 	attr(b, "classname", classname);
 	attr_seconds(b, "time", shown_seconds(c->duration_ms));
+	if (annotated && !blank(c->file)) {
+		attr(b, "file", c->file);
+		if (c->line > 0)
+			buf_printf(b, " line=\"%d\"", c->line);
+	}
 	free(classname);
 
-	if (c->status == ST_PASS) {
+	/* A known issue that passes is a pass with a remark; the Ant schema has no place for one
+	 * inside a testcase, so the remark goes to the suite's <system-out>. */
+	if (c->status == ST_PASS || c->status == ST_XPASS) {
 		buf_add(b, "/>\n");
 		return;
 	}
 	buf_add(b, ">\n");
 	if (c->status == ST_SKIP) {
+		/* The reason as text too: most readers show an element's text, not its attributes. */
 		buf_add(b, "      <skipped");
 		attr(b, "message", or_empty(c->detail));
-		buf_add(b, "/>\n");
+		buf_add(b, ">");
+		esc_xml(b, or_empty(c->detail), XML_TEXT);
+		buf_add(b, "</skipped>\n");
 	} else if (c->status == ST_XFAIL) {
 		/* A known issue: skipped for CI, with the reason as the text. */
 		char *msg = xasprintf("known issue: %s", or_empty(c->known));
@@ -191,82 +213,160 @@ static void testcase(struct buf *b, const struct case_result *c, const char *gro
 		esc_xml(b, or_empty(c->known), XML_TEXT);
 		buf_add(b, "</skipped>\n");
 		free(msg);
-	} else if (c->status == ST_XPASS) {
-		buf_add(b, "      <system-out>");
-		esc_xml(b, "xpass: listed as a known issue, but passes: ", XML_TEXT);
-		esc_xml(b, or_empty(c->known), XML_TEXT);
-		buf_add(b, "</system-out>\n");
 	} else if (c->status == ST_FAIL) {
 		char *msg = outcome_message(c);
-		problem(b, "failure", msg, c);
+		problem(b, "failure", msg, c, r);
 		free(msg);
 	} else {
 		char *msg = c->detail && *c->detail ? xstrdup(c->detail) : outcome_message(c);
-		problem(b, "error", msg, c);
+		problem(b, "error", msg, c, r);
 		free(msg);
 	}
 	buf_add(b, "    </testcase>\n");
 }
 
-static void testsuite(struct buf *b, const struct report *r, size_t first, const char *timestamp)
+/* Opens a <testsuite>: the attributes both schemas require, the kernel release in its name
+ * (where the GitHub reporters show a suite), then its properties. */
+static void suite_open(struct buf *b, const struct report *r, const char *group, size_t id,
+		       const struct summary *s, double seconds, const char *timestamp)
 {
-	const char *group = group_of(&r->cases[first]);
+	char *name = xasprintf("%s on %s", group, blank(r->info.kernel_release) ? "unknown" : r->info.kernel_release);
+	char *package = xasprintf("sockreuse.%s", group);
+	buf_add(b, "  <testsuite");
+	attr(b, "name", name);
+	attr(b, "package", package);
+	buf_printf(b, " id=\"%zu\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"",
+		   id, s->total, s->fail, s->error, s->skip);
+	attr_seconds(b, "time", seconds);
+	attr(b, "timestamp", timestamp);
+	attr(b, "hostname", blank(r->info.hostname) ? "unknown" : r->info.hostname);
+	buf_add(b, ">\n");
+	properties(b, r);
+	free(name);
+	free(package);
+}
+
+/* Ends a suite; out (may be NULL) is the text of its <system-out>. */
+static void suite_close(struct buf *b, const char *out)
+{
+	if (out && *out) {
+		buf_add(b, "    <system-out>");
+		esc_xml(b, out, XML_TEXT);
+		buf_add(b, "</system-out>\n");
+	} else {
+		buf_add(b, "    <system-out/>\n");
+	}
+	buf_add(b, "    <system-err/>\n  </testsuite>\n");
+}
+
+/* The cases of one group: indices into r->cases, in report order. */
+struct group {
+	const char *name;
+	size_t *cases, n, cap;
+};
+
+static void testsuite(struct buf *b, const struct report *r, const struct group *g, size_t id,
+		      const char *timestamp, int annotated)
+{
 	struct summary s = { 0 };
 	double seconds = 0;
-
-	for (size_t i = first; i < r->ncases; i++) {
-		const struct case_result *c = &r->cases[i];
-		if (strcmp(group_of(c), group) != 0)
-			continue;
+	for (size_t k = 0; k < g->n; k++) {
+		const struct case_result *c = &r->cases[g->cases[k]];
 		s.total++;
 		s.fail += c->status == ST_FAIL;
 		s.skip += c->status == ST_SKIP || c->status == ST_XFAIL;
 		s.error += c->status == ST_ERROR;
 		seconds += shown_seconds(c->duration_ms);
 	}
-
-	buf_add(b, "  <testsuite");
-	attr(b, "name", group);
-	buf_printf(b, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"",
-		   s.total, s.fail, s.error, s.skip);
-	attr_seconds(b, "time", seconds);
-	attr(b, "timestamp", timestamp);
-	attr(b, "hostname", blank(r->info.hostname) ? "unknown" : r->info.hostname);
-	buf_add(b, ">\n");
-	properties(b, r);
-	for (size_t i = first; i < r->ncases; i++)
-		if (strcmp(group_of(&r->cases[i]), group) == 0)
-			testcase(b, &r->cases[i], group);
-	buf_add(b, "    <system-out/>\n    <system-err/>\n  </testsuite>\n");
+	suite_open(b, r, g->name, id, &s, seconds, timestamp);
+	struct buf remarks = { 0 };
+	for (size_t k = 0; k < g->n; k++) {
+		const struct case_result *c = &r->cases[g->cases[k]];
+		testcase(b, c, g->name, r, annotated);
+		if (c->status == ST_XPASS)
+			buf_printf(&remarks, "%s: xpass: listed as a known issue, but passes: %s\n", or_empty(c->id),
+				   or_empty(c->known));
+	}
+	suite_close(b, remarks.s);
+	buf_free(&remarks);
 }
 
-static int group_seen_before(const struct report *r, size_t i)
+/* An interrupted run is one more suite whose one testcase is an <error>: CI pages show
+ * errors, and a property alone would let the run read as green. */
+static void interruption_suite(struct buf *b, const struct report *r, size_t id, const char *timestamp)
 {
-	for (size_t j = 0; j < i; j++)
-		if (strcmp(group_of(&r->cases[j]), group_of(&r->cases[i])) == 0)
-			return 1;
-	return 0;
+	struct summary s = { .total = 1, .error = 1 };
+	const char *why = blank(r->interruption) ? "the run was interrupted" : r->interruption;
+	suite_open(b, r, "run", id, &s, 0, timestamp);
+	buf_add(b, "    <testcase name=\"interrupted\" classname=\"sockreuse.run\" time=\"0.000\">\n"
+		   "      <error");
+	attr(b, "message", why);
+	attr(b, "type", "interrupted");
+	buf_add(b, ">");
+	char *text = xasprintf("kernel: %s\n%s: the cases that did not finish are absent from this report\n",
+			       blank(r->info.kernel_release) ? "unknown" : r->info.kernel_release, why);
+	esc_xml(b, text, XML_TEXT);
+	free(text);
+	buf_add(b, "</error>\n    </testcase>\n");
+	suite_close(b, NULL);
 }
 
-int junit_write(FILE *f, const struct report *r)
+/* Groups in order of first appearance, each with its cases: one pass through an index of the
+ * names, so that a report of many groups costs no more than one of few. */
+static struct group *group_cases(const struct report *r, size_t *ngroups)
+{
+	struct strindex index = { 0 };
+	struct group *g = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < r->ncases; i++) {
+		const char *name = group_of(&r->cases[i]);
+		size_t k = strindex_add(&index, name, n);
+		if (k == n) {
+			if ((n & (n - 1)) == 0) /* n is 0 or a power of two: double */
+				g = xrealloc(g, (n ? 2 * n : 1) * sizeof(*g));
+			g[n++] = (struct group){ .name = name };
+		}
+		if (g[k].n == g[k].cap) {
+			g[k].cap = g[k].cap ? 2 * g[k].cap : 8;
+			g[k].cases = xrealloc(g[k].cases, g[k].cap * sizeof(size_t));
+		}
+		g[k].cases[g[k].n++] = i;
+	}
+	strindex_free(&index);
+	*ngroups = n;
+	return g;
+}
+
+static int junit_render(FILE *f, const struct report *r, int annotated)
 {
 	struct buf b = { 0 };
-	struct summary s = report_summary(r);
 	char timestamp[TIMESTAMP_LEN];
+	size_t ngroups;
+	struct group *groups = group_cases(r, &ngroups);
 
 	junit_timestamp(r->info.started, timestamp);
-	buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"sockreuse\"");
-	buf_printf(&b, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"",
-		   s.total, s.fail, s.error, s.skip + s.xfail);
-	attr_seconds(&b, "time", r->info.duration_s);
-	buf_add(&b, ">\n");
-	for (size_t i = 0; i < r->ncases; i++)
-		if (!group_seen_before(r, i))
-			testsuite(&b, r, i, timestamp);
+	buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+	for (size_t g = 0; g < ngroups; g++) {
+		testsuite(&b, r, &groups[g], g, timestamp, annotated);
+		free(groups[g].cases);
+	}
+	if (r->interrupted)
+		interruption_suite(&b, r, ngroups, timestamp);
 	buf_add(&b, "</testsuites>\n");
+	free(groups);
 
 	size_t written = fwrite(b.s, 1, b.len, f);
 	int rc = written != b.len || fflush(f) != 0 || ferror(f) ? -1 : 0;
 	buf_free(&b);
 	return rc;
+}
+
+int junit_write(FILE *f, const struct report *r)
+{
+	return junit_render(f, r, 0);
+}
+
+int junit_write_annotated(FILE *f, const struct report *r)
+{
+	return junit_render(f, r, 1);
 }

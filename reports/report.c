@@ -1,14 +1,12 @@
 /* The report model: statuses, copying and freeing results, and writing a report file
- * atomically. The format writers live in tap.c, junit.c and json_out.c. */
+ * (lib/outfile.c decides how). The format writers live in tap.c, junit.c and json_out.c. */
 #include "reports/report.h"
 #include "reports/escape.h"
 #include "lib/util.h"
+#include "lib/outfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *const status_names[] = {
 	[ST_PASS] = "pass", [ST_FAIL] = "fail", [ST_SKIP] = "skip", [ST_ERROR] = "error",
@@ -64,7 +62,11 @@ void report_add(struct report *r, const struct case_result *c)
 		r->cap = r->cap ? r->cap * 2 : 16;
 		r->cases = xrealloc(r->cases, r->cap * sizeof(*r->cases));
 	}
-	struct case_result *d = &r->cases[r->ncases++];
+	case_result_copy(&r->cases[r->ncases++], c);
+}
+
+void case_result_copy(struct case_result *d, const struct case_result *c)
+{
 	memset(d, 0, sizeof(*d));
 	d->id = dup_or_empty(c->id);
 	d->number = c->number;
@@ -85,6 +87,8 @@ void report_add(struct report *r, const struct case_result *c)
 	}
 	kv_copy(&d->facts, &c->facts);
 	d->known = dup_or_empty(c->known);
+	d->file = dup_or_empty(c->file);
+	d->line = c->line;
 }
 
 /* Frees what c owns, not c itself (results live inside report->cases). */
@@ -103,6 +107,7 @@ void case_result_free(struct case_result *c)
 	free(c->refs);
 	kv_free(&c->facts);
 	free(c->known);
+	free(c->file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -119,85 +124,26 @@ void report_free(struct report *r)
 	free(r->info.machine);
 	free(r->info.hostname);
 	free(r->info.started);
+	free(r->interruption);
 	kv_free(&r->info.properties);
 	memset(r, 0, sizeof(*r));
 }
 
-static int set_err(char *err, size_t errlen, const char *path, int e)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e ? e : EIO));
-	return -1;
-}
+/* The writer and its report, through outfile_write's one argument. */
+struct report_job {
+	int (*writer)(FILE *, const struct report *);
+	const struct report *report;
+};
 
-/* Creates "<path>.tmp.<pid>.<k>" exclusively. Living next to the target keeps rename(2) on
- * one filesystem; open(2) with 0666 lets the umask decide the final mode, as for any file. */
-static int open_temp_beside(const char *path, char **tmp)
+static int run_job(FILE *f, const void *arg)
 {
-	for (unsigned k = 0; k < 100; k++) {
-		*tmp = xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), k);
-		int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-		free(*tmp);
-		*tmp = NULL;
-	}
-	errno = EEXIST;
-	return -1;
-}
-
-/* Best effort: makes the rename itself durable. Some filesystems refuse fsync on a
- * directory, and by now the report is complete either way, so errors are ignored. */
-static void sync_parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
+	const struct report_job *job = arg;
+	return job->writer(f, job->report);
 }
 
 int report_write_file(const char *path, int (*writer)(FILE *, const struct report *),
 		      const struct report *r, char *err, size_t errlen)
 {
-	char *tmp = NULL;
-	int fd = open_temp_beside(path, &tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		return set_err(err, errlen, path, e);
-	}
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return set_err(err, errlen, path, e);
-	}
-
-	/* A writer reports failure without an errno of its own; clear it so a stale value from
-	 * earlier is not blamed, and fall back to EIO. */
-	errno = 0;
-	int rc = writer(f, r);
-	int e = errno;
-	if (rc == 0 && fflush(f) != 0)
-		rc = -1, e = errno;
-	if (rc == 0 && fsync(fileno(f)) != 0)
-		rc = -1, e = errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -1, e = errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1, e = errno;
-	if (rc != 0) {
-		unlink(tmp);
-		free(tmp);
-		return set_err(err, errlen, path, e);
-	}
-	free(tmp);
-	sync_parent_dir(path);
-	return 0;
+	struct report_job job = { writer, r };
+	return outfile_write(path, run_job, &job, err, errlen);
 }

@@ -31,6 +31,8 @@ struct case_result {
 	size_t nrefs;
 	struct kvlist facts;    /* optional observed facts: "port", "failed_at", "count" ... */
 	char *known;       /* the known-issues entry's reason (xfail, xpass), else "" */
+	char *file;        /* the case file, as the run named it; may be "" */
+	int line;          /* the line of the expectation that applied (0: unknown) */
 };
 
 struct run_info {
@@ -51,6 +53,7 @@ struct report {
 	struct case_result *cases;
 	size_t ncases, cap;
 	int interrupted;       /* the run was stopped by a signal; cases not run are absent */
+	char *interruption;    /* why, when interrupted: "interrupted by SIGINT: 3 of 40 cases finished" */
 };
 
 struct summary {
@@ -60,6 +63,8 @@ struct summary report_summary(const struct report *r);
 
 /* Takes ownership of nothing: deep-copies c into the report. */
 void report_add(struct report *r, const struct case_result *c);
+/* Deep-copies src into dst (NULL strings become ""). */
+void case_result_copy(struct case_result *dst, const struct case_result *src);
 void case_result_free(struct case_result *c);
 void report_free(struct report *r);
 
@@ -69,13 +74,16 @@ int tap_write(FILE *f, const struct report *r);
 void tap_begin(FILE *f);
 void tap_case(FILE *f, size_t n, const struct case_result *c);
 void tap_end(FILE *f, size_t n, const struct report *r);
+/* JUnit valid under the Ant (windyroad) and Jenkins xunit schemas; the annotated variant adds
+ * file and line to each testcase for CI annotations (valid under junit-10.xsd only). */
 int junit_write(FILE *f, const struct report *r);
+int junit_write_annotated(FILE *f, const struct report *r);
 int json_write(FILE *f, const struct report *r);
 /* One case as one line of JSON, the object json_write puts in "cases", then flushes f. */
 int json_case_line(FILE *f, const struct case_result *c);
 
-/* Writes a report to path atomically: to a temporary file in the same directory, then
- * rename(2), so a reader never sees a half-written file. Returns 0, or -1 with err set. */
+/* Writes a report to path as lib/outfile.h says: a regular file is replaced atomically,
+ * anything else written through, "-" is standard output. Returns 0, or -1 with err set. */
 int report_write_file(const char *path, int (*writer)(FILE *, const struct report *),
 		      const struct report *r, char *err, size_t errlen);
 

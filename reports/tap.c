@@ -96,8 +96,11 @@ void tap_end(FILE *f, size_t n, const struct report *r)
 	if (s.xfail || s.xpass)
 		fprintf(f, ", %zu known issues (xfail), %zu known issues passed (xpass)", s.xfail, s.xpass);
 	fputc('\n', f);
+	/* A plan that matches the lines emitted would read as a pass: a bail-out is what makes
+	 * every TAP consumer (prove, kselftest's runner) fail a run that did not finish. */
 	if (r->interrupted)
-		fputs("# interrupted\n", f);
+		fprintf(f, "Bail out! %s\n", r->interruption && *r->interruption ? r->interruption
+									  : "interrupted");
 }
 
 int tap_write(FILE *f, const struct report *r)

@@ -106,6 +106,7 @@ static void child_main(const struct case_inst *ci, const struct ns_id *origin, i
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);  /* the runner ignores it; a case sees the kernel's default */
 	/* Its own process group, so that a timeout kills helpers too; and die with the runner. */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -265,7 +266,8 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
+				if (o->stopped_by && !*o->stopped_by)
+					*o->stopped_by = (int)si.ssi_signo;
 			interrupted = 1;
 			stopped = 0;
 			for (int i = 0; i < nslots; i++)

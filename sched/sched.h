@@ -15,6 +15,7 @@ struct sched_opts {
 	/* Set by the result callback to stop early (--maxfail): runs in progress are killed and
 	 * not reported, as on an interrupt, and no more start. */
 	const int *stop;
+	int *stopped_by;        /* when not NULL, set to the signal that stopped the run */
 };
 
 /* Called in the parent for every finished run of a case (rep counts from 0). */

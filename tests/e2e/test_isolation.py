@@ -128,16 +128,21 @@ def test_sigint_leaves_complete_reports(binary, reports, tmp_path):
     doc = load_json(reports["json"])
     assert doc["interrupted"] is True
     assert doc["summary"]["total"] == tap["plan"]
-    _, junit = load_junit(reports["junit"])
+    junit_root, junit = load_junit(reports["junit"])
     assert_reports_agree(doc, junit, tap)
     killed = [c["id"] for c in doc["cases"]
               if re.search(r"signal|without a result|timed out|killed", c["detail"])]
     assert killed == [], "a case killed by the interrupt is left out, not reported as an error"
+    # Every consumer fails an interrupted run: TAP bails out with the reason, JUnit has an
+    # <error> testcase, the JSON says why.
+    assert re.fullmatch(rf"interrupted by SIGINT: {tap['plan']} of {total} cases finished", tap["bail_out"] or "")
+    assert doc["interruption"] == tap["bail_out"]
+    stop = [tc for tc in junit_root.iter("testcase") if tc.get("classname") == "sockreuse.run"]
+    assert len(stop) == 1 and stop[0].find("error").get("message") == tap["bail_out"]
     f = tmp_path / "stdout.tap"
     f.write_text(out)
     pr = prove(f)
-    assert (pr.returncode == 0) == all(t["ok"] for t in tap["tests"]), pr.stdout
-    assert f"Tests={tap['plan']}," in pr.stdout
+    assert pr.returncode != 0 and "Bailout called" in pr.stdout + pr.stderr, pr.stdout
     assert re.search(r"^\d+ passed, \d+ failed, \d+ skipped, \d+ errors$", err.decode(), re.M)
 
 
@@ -173,7 +178,8 @@ def test_sigterm_with_report_files(binary, cases_dir, reports):
     assert doc["interrupted"] is True
     assert sorted(c["id"] for c in doc["cases"]) == ["0901/family=inet", "0901/family=inet6"]
     assert all(c["status"] == "pass" for c in doc["cases"])
-    assert prove(reports["tap"]).returncode == 0
+    assert tap["bail_out"] == "interrupted by SIGTERM: 2 of 3 cases finished" == doc["interruption"]
+    assert prove(reports["tap"]).returncode != 0, "an interrupted run must not read as a pass"
 
 
 # --- the host is left alone --------------------------------------------------------------------

@@ -552,7 +552,9 @@ START_TEST(json_round_trip_of_odd_strings)
 		c.number = (int)i;
 		c.title = (char *)odd[i];
 		c.group = (char *)odd[(i + 1) % nodd];
-		c.expected = (char *)odd[(i + 2) % nodd];
+		/* expected is one of the outcomes the schema allows; the reader refuses others */
+		static const char *const outcomes[] = { "ok", "EADDRINUSE", "", "any" };
+		c.expected = (char *)outcomes[i % 4];
 		c.observed = (char *)odd[(i + 3) % nodd];
 		c.status = (enum status)(i % 4);
 		c.duration_ms = 0.25 * (double)i;
