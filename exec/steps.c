@@ -150,15 +150,24 @@ static enum step_rc parse_port(struct exec_ctx *x, const char *s, unsigned short
 	return STEP_OK;
 }
 
+/* "VERB NAME ADDRESS PORT": the open socket NAME and the address it is to use. */
+static enum step_rc sock_and_address(struct exec_ctx *x, char **argv, struct sock_slot **s,
+				     struct sockaddr_storage *ss, socklen_t *len)
+{
+	unsigned short port = 0;
+	if (need_sock(x, argv[1], s) || parse_port(x, argv[3], &port) ||
+	    addr_resolve(x, argv[2], (*s)->family, port, ss, len) < 0)
+		return STEP_ERROR;
+	return STEP_OK;
+}
+
 static enum step_rc v_bind(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
 	struct sock_slot *s;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned short port = 0;
-	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
-	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
+	if (sock_and_address(x, argv, &s, &ss, &len))
 		return STEP_ERROR;
 	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
 		return ctx_errno(x, errno, "bind");
@@ -185,9 +194,7 @@ static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
 	struct sock_slot *s;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned short port = 0;
-	if (need_sock(x, argv[1], &s) || parse_port(x, argv[3], &port) ||
-	    addr_resolve(x, argv[2], s->family, port, &ss, &len) < 0)
+	if (sock_and_address(x, argv, &s, &ss, &len))
 		return STEP_ERROR;
 	int e = connect_fd(s->fd, &ss, len, wait);
 	slot_set_remote(s, &ss);
