@@ -125,8 +125,9 @@ int compare_main(int argc, char **argv)
 			      "differs, or that are absent from a report: regression, fix, behaviour, coverage.\n"
 			      "\n"
 			      "  --format FMT     text (default), md, html (a case x kernel matrix) or junit\n"
-			      "  --only-changes   only the cases that differ (the default for text)\n"
-			      "  --all            every case (the default for md, html and junit)\n"
+			      "  --all            every case, the changed ones first (the default)\n"
+			      "  --only-changes   only the cases that differ\n"
+			      "  --order WHAT     version: runs by upstream kernel version (the default); args: as given\n"
 			      "  --output FILE    write there (whole, through a rename) instead of stdout\n"
 			      "\n"
 			      "Exit status: 0 nothing changed, 1 something changed, 2 bad input.\n", stdout);
