@@ -214,7 +214,7 @@ static void fill_args(const struct verb_spec *v, struct step *d, const struct kv
 	}
 }
 
-static int subst_steps(const struct case_file *cf, const struct steplist *in, const struct kvlist *vars,
+static int subst_steps(const struct case_file *cf, const char *id, const struct steplist *in, const struct kvlist *vars,
 		       struct steplist *out, char *err, size_t errlen)
 {
 	out->n = 0;
@@ -243,7 +243,7 @@ static int subst_steps(const struct case_file *cf, const struct steplist *in, co
 			return pos_fail(cf, s->pos, err, errlen, "unknown step");
 		fill_args(v, d, vars);
 		if (verb_check(v, d->argc, d->argv, false, &bad, m, sizeof(m)) < 0)
-			return pos_fail(cf, (struct srcpos){ s->pos.line, d->cols[bad] }, err, errlen, m);
+			return pos_failf(cf, (struct srcpos){ s->pos.line, d->cols[bad] }, err, errlen, "%s (in case %s)", m, id);
 	}
 	return 0;
 }
@@ -342,8 +342,8 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 		pos_failf(cf, cf->title_pos, err, errlen, "title: %s", m);
 		goto out;
 	}
-	if (subst_steps(cf, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
-	    subst_steps(cf, &cf->test, &ci.vars, &ci.test, err, errlen) < 0)
+	if (subst_steps(cf, id.s, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
+	    subst_steps(cf, id.s, &cf->test, &ci.vars, &ci.test, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < ci.test.n + ci.setup.n; i++) {
 		const struct step *st = i < ci.setup.n ? &ci.setup.v[i] : &ci.test.v[i - ci.setup.n];
