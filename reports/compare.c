@@ -150,12 +150,16 @@ static void label_runs(struct compare_run *runs, size_t n)
 /* The index of group among the groups seen so far, adding it when new. */
 static size_t group_index(struct comparison *cmp, struct strindex *seen, const char *group)
 {
-	size_t g = strindex_add(seen, group, cmp->ngroups);
-	if (g == cmp->ngroups) {
-		if ((g & (g - 1)) == 0) /* 0 or a power of two: double */
-			cmp->groups = xrealloc(cmp->groups, (g ? 2 * g : 1) * sizeof(*cmp->groups));
-		cmp->groups[cmp->ngroups++] = group;
-	}
+	size_t g;
+	if (strindex_find(seen, group, &g))
+		return g;
+	/* The index borrows its keys: it gets the comparison's own copy, which may outlive group
+	 * (a name made up for a compact baseline's row). */
+	g = cmp->ngroups;
+	if ((g & (g - 1)) == 0) /* 0 or a power of two: double */
+		cmp->groups = xrealloc(cmp->groups, (g ? 2 * g : 1) * sizeof(*cmp->groups));
+	cmp->groups[cmp->ngroups++] = xstrdup(group);
+	strindex_add(seen, cmp->groups[g], g);
 	return g;
 }
 
@@ -234,7 +238,18 @@ void compare_build(struct comparison *cmp, const struct report *reports,
 		}
 		classify_row(row, n);
 		cmp->count[row->label]++;
-		row->group = group_index(cmp, &seen_groups, compare_str(row->info->group));
+		/* A compact baseline keeps no title or group (they live in the cases): describe the
+		 * row by the first run that has them, and fall back to the case file's number. */
+		for (size_t j = 0; j < n && !*compare_str(row->info->group); j++)
+			if (row->cells[j].result && *compare_str(row->cells[j].result->group))
+				row->info = row->cells[j].result;
+		if (*compare_str(row->info->group)) {
+			row->group = group_index(cmp, &seen_groups, row->info->group);
+		} else {
+			char *file = xstrndup(row->id, strcspn(row->id, "/"));
+			row->group = group_index(cmp, &seen_groups, file);
+			free(file);
+		}
 	}
 	strindex_free(&seen_groups);
 	index_groups(cmp);
@@ -296,6 +311,8 @@ void compare_free(struct comparison *cmp)
 	free(cmp->rows);
 	free(cmp->order);
 	free(cmp->runs);
+	for (size_t g = 0; g < cmp->ngroups; g++)
+		free((char *)cmp->groups[g]);
 	free(cmp->groups);
 	free(cmp->members);
 	free(cmp->group_start);

@@ -69,3 +69,6 @@ def test_compare_reads_the_baselines(binary):
     r = run("compare", *baselines(), "--only-changes")
     assert r.returncode in (0, 1), r.stderr
     assert "%d runs" % len(baselines()) in r.stdout
+    # Compact baselines keep no group: the HTML folds their cases per case file instead.
+    r = run("compare", *baselines(), "--format", "html")
+    assert "(no group)" not in r.stdout and "<summary>0101 \u2014" in r.stdout
