@@ -71,7 +71,8 @@ static enum step_rc set_options(struct exec_ctx *x, struct sock_slot *s, const s
 	if (r->v6only >= 0 && s->family == AF_INET6 &&
 	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &r->v6only, sizeof(r->v6only)) < 0)
 		return ctx_errno(x, errno, "IPV6_V6ONLY");
-	if (r->dev && setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, r->dev, (socklen_t)strlen(r->dev)) < 0)
+	if (r->dev && strcmp(r->dev, "none") &&
+	    setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, r->dev, (socklen_t)strlen(r->dev)) < 0)
 		return ctx_errno(x, errno, "SO_BINDTODEVICE");
 	return STEP_OK;
 }

@@ -15,7 +15,17 @@
  *     Polls the kernel until NAME's connection (its local and remote port) is in none of its
  *     tables any more (3 s deadline): for example the remote end of a connection whose last
  *     ACK is on its way, so that a case does not race a LAST_ACK socket it never meant to
- *     meet. Like wait-state, it waits on the kernel's view, never on a clock. */
+ *     meet. Like wait-state, it waits on the kernel's view, never on a clock.
+ *
+ * wait-queued LISTENER N
+ *     Polls the kernel until N connections wait on LISTENER's port unaccepted: established
+ *     sockets of that port with no file yet (sock_diag), so that what a later step does to
+ *     the accept queue meets all of them.
+ *
+ * accept-until-fail PREFIX LISTENER MAX
+ *     Accepts without waiting, PREFIX.1 ..., until accept() fails or MAX succeeded: ok when
+ *     MAX were there, else the errno (EAGAIN: the queue was empty); the fact PREFIX.count
+ *     says how many were. For what a listener's queue holds at one moment. */
 #include "exec/verbs.h"
 #include "lib/util.h"
 
@@ -24,6 +34,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/tcp.h>
@@ -124,7 +135,73 @@ static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 	return wait_state(x, s, STATE_GONE);
 }
 
+struct queued {
+	struct exec_ctx *x;
+	const struct sock_slot *l;
+	long want, seen;
+};
+
+static bool enough_queued(void *arg)
+{
+	struct queued *q = arg;
+	struct diag_sock d[64];
+	int n = diag_tcp(q->l->family, q->l->lport, 0, d, 64, NULL, 0);
+	q->seen = 0;
+	for (int i = 0; i < n && i < 64; i++)
+		q->seen += d[i].state == TCP_ESTABLISHED && d[i].inode == 0 && d[i].sport == q->l->lport;
+	return q->seen >= q->want;
+}
+
+static enum step_rc v_wait_queued(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *l = slot_find(x, argv[1]);
+	struct queued q = { .x = x, .l = l, .want = strtol(argv[2], NULL, 10) };
+	if (!l || l->fd < 0)
+		return ctx_error(x, "no open listener named '%s'", argv[1]);
+	if (ctx_enter(x, l->host) != STEP_OK)
+		return STEP_ERROR;
+	if (!poll_until(state_deadline(x), enough_queued, &q))
+		return ctx_error(x, "%ld connections wait on %s's port, not %ld, after %.0f ms", q.seen, argv[1], q.want,
+				 state_deadline(x));
+	return STEP_OK;
+}
+
+static enum step_rc v_accept_until_fail(struct exec_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	struct sock_slot *l = slot_find(x, argv[2]);
+	int max = (int)strtol(argv[3], NULL, 10), n = 0;  /* at most PREFIX_MAX: the spec says so */
+	char name[48], val[16];
+	enum step_rc rc = STEP_OK;
+	if (!l || l->fd < 0)
+		return ctx_error(x, "no open listener named '%s'", argv[2]);
+	if (ctx_enter(x, l->host) != STEP_OK)
+		return STEP_ERROR;
+	int fl = fcntl(l->fd, F_GETFL);
+	fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);  /* what is queued now, no waiting */
+	while (n < max) {
+		int fd = accept(l->fd, NULL, NULL);
+		struct sock_slot *s;
+		if (fd < 0) {
+			rc = ctx_errno(x, errno, "accept");
+			break;
+		}
+		snprintf(name, sizeof(name), "%.20s.%d", argv[1], n + 1);
+		if ((rc = slot_adopt(x, name, fd, l, &s)))
+			break;
+		n++;
+	}
+	fcntl(l->fd, F_SETFL, fl);
+	snprintf(name, sizeof(name), "%.20s.count", argv[1]);
+	snprintf(val, sizeof(val), "%d", n);
+	kv_set(x->facts, name, val);
+	return rc;
+}
+
 const struct verb conn_verbs[] = {
+	{ "wait-queued", v_wait_queued },
+	{ "accept-until-fail", v_accept_until_fail },
 	{ "connect-peer", v_connect_peer },
 	{ "connect-peer-nowait", v_connect_peer_nowait },
 	{ "wait-gone", v_wait_gone },

@@ -60,6 +60,10 @@ const struct verb_spec verb_specs[] = {
 		    /* v6only: IPV6_V6ONLY (IPv6 only); proto: a UDP occupant is BOUND or, connected,
 		     * ESTABLISHED; dev: SO_BINDTODEVICE. */
 		    FLAG_("v6only"), { .kind = ARG_PROTO, .key = "proto" }, { .kind = ARG_TEXT, .key = "dev" } } },
+	{ .name = "wait-queued", .usage = "wait-queued LISTENER N",
+	  .args = { NAME_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } } },
+	{ .name = "accept-until-fail", .usage = "accept-until-fail PREFIX LISTENER MAX",
+	  .args = { NAME_, NAME_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } } },
 	{ .name = "wait-state", .usage = "wait-state NAME STATE",
 	  .args = { NAME_, { .kind = ARG_STATE, .words = ALL_STATES } } },
 	{ .name = "drop", .usage = "drop a|b on|off", .args = { HOST_, { .kind = ARG_WORD, .words = "on off" } } },
