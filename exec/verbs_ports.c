@@ -1,6 +1,5 @@
 /* Step verbs for ephemeral ports and their exhaustion.
  *
- *   port-range LO-HI                     net.ipv4.ip_local_port_range of the current host
  *   connect-until-fail PREFIX ADDRESS PORT MAX [range=LO-HI]
  *   bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI]
  *   reconnect-loop NAME LISTENER MAX [bind=LO-HI] [reuseaddr=0|1] [linger=0] [closer=client|server]
@@ -230,29 +229,6 @@ static enum step_rc loop_failed(struct exec_ctx *x, const char *prefix, const st
 	tally_facts(x, prefix, t);
 	fact_str(x, prefix, "failed_in", what);
 	return ctx_errno(x, e, what);
-}
-
-/* ---- port-range ---- */
-
-/* port-range LO-HI (or LO HI): the sysctl takes two numbers in one write, which a case
- * file's one-token sysctl value cannot carry. A case declares the same range as the param
- * sysctl.net.ipv4.ip_local_port_range, written LO-HI. */
-static enum step_rc v_port_range(struct exec_ctx *x, int argc, char **argv)
-{
-	long lo, hi;
-	char val[32], err[256];
-	int bad = argc == 2 ? port_range_parse(argv[1], &lo, &hi)
-			    : num(argv[1], 1, 65535, &lo) < 0 || num(argv[2], 1, 65535, &hi) < 0 || lo > hi;
-	if (bad)
-		return ctx_error(x, "port-range: expected LO-HI or LO HI with LO <= HI, got '%s%s%s'", argv[1],
-				 argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
-	snprintf(val, sizeof(val), "%ld %ld", lo, hi);
-	int rc = sysctl_write(x->origin, "net.ipv4.ip_local_port_range", val, err, sizeof(err));
-	if (rc == -ENOENT)
-		return ctx_skip(x, "%s", err);
-	if (rc < 0)
-		return ctx_error(x, "%s", err);
-	return STEP_OK;
 }
 
 /* ---- connect-until-fail, bind-until-fail ---- */
@@ -649,7 +625,6 @@ static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv
 }
 
 const struct verb port_verbs[] = {
-	{ "port-range", v_port_range },
 	{ "connect-until-fail", v_connect_until_fail },
 	{ "bind-until-fail", v_bind_until_fail },
 	{ "reconnect-loop", v_reconnect_loop },

@@ -582,6 +582,12 @@ static int parse_directive(struct parser *p, const struct line *l)
 		char m[400];
 		if (d[0] == 's' && sysctl_netns_local(l->tok[1].s, m, sizeof(m)) < 0)
 			return fail(p, l->no, l->tok[1].col, "%s", m);
+		/* sysctl.<name> is reported from the sysctl line that writes it: a param would say it
+		 * a second time, and nothing would keep the two alike. */
+		if (d[0] == 'p' && strncmp(l->tok[1].s, "sysctl.", 7) == 0)
+			return fail(p, l->no, l->tok[1].col,
+				    "'%s' comes from the sysctl line that sets it: write 'sysctl %s VALUE' instead",
+				    l->tok[1].s, l->tok[1].s + 7);
 		if (d[0] == 'p') {
 			for (size_t i = 0; i < cf->naxes; i++)
 				if (strcmp(cf->axes[i].name, l->tok[1].s) == 0)

@@ -136,6 +136,10 @@ START_TEST(errors_name_file_line_column)
 	expect_error("case 0901\nexpect ok when kernel>=six\n", "cases/0901-x.case:2:16:", "kernel version");
 	expect_error("case 0901\nexpect ok when state>=x\n", "cases/0901-x.case:2:16:", "compare kernel versions only");
 	expect_error("case 0901\nexpect maybe\n", "cases/0901-x.case:2:8:", "expected an outcome");
+	expect_error("case 0901\nexpect any\n", "cases/0901-x.case:2:8:", "'expect any' asserts nothing");
+	expect_error("case 0901\nexpect ok when kernel>=6.1.x\n", "cases/0901-x.case:2:16:", "kernel version like 6.14");
+	expect_error("case 0901\nparam sysctl.net.ipv4.ip_local_port_range 40000-40000\n", "cases/0901-x.case:2:7:",
+		     "write 'sysctl net.ipv4.ip_local_port_range VALUE' instead");
 	expect_error("case 0901\n    socket s tcp\n", "cases/0901-x.case:2:5:", "outside a block");
 	expect_error("case 0901\nexpect ok\n    because x\n", "cases/0901-x.case:3:5:", "expected 'why' or 'ref'");
 	expect_error("case 0901\ntopology mesh\n", "cases/0901-x.case:2:10:", "loopback or pair");
