@@ -51,29 +51,10 @@ static const struct row rows[] = {
 #define NROWS ((int)(sizeof(rows) / sizeof(rows[0])))
 static const char *const families[] = { "inet", "inet6" };
 
-static struct case_inst ci;
-static struct kvlist facts;
-static struct ns_id origin;
-static struct exec_ctx x;
-
 static void setup_ns(enum topo_kind kind)
 {
-	char err[256];
-	ck_assert_int_eq(ns_current(&origin), 0);
-	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s (the unit tests need root)", strerror(errno));
-	memset(&x, 0, sizeof(x));
-	memset(&facts, 0, sizeof(facts));
-	x.ci = &ci;
-	x.origin = &origin;
-	x.facts = &facts;
-	x.host = HOST_A;
+	fixture_ns(kind);
 	x.state_deadline_ms = 3000;
-	ck_assert_msg(topo_build(kind, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
-}
-
-static enum step_rc step(const char *line)
-{
-	return run_step_line(&x, line);
 }
 
 /* The kernel's own view of PORT on host A: every socket a dump finds there. */

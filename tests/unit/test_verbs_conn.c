@@ -12,31 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct case_inst ci;      /* no vars: sockets default to inet */
-static struct kvlist facts;
-static struct exec_ctx x;
-
 /* A private namespace with lo up and 127.0.0.2 (host2), as a case's child has. */
 static void setup_ns(void)
 {
-	struct ns_id origin;
-	char err[256];
-	ck_assert_int_eq(ns_current(&origin), 0);
-	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s (the unit tests need root)", strerror(errno));
-	memset(&x, 0, sizeof(x));
-	memset(&facts, 0, sizeof(facts));
-	x.ci = &ci;
-	x.facts = &facts;
-	x.host = HOST_A;
-	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
+	fixture_ns(TOPO_LOOPBACK);
 }
-
-static enum step_rc step(const char *line)
-{
-	return run_step_line(&x, line);
-}
-
-#define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
 
 /* A listener on host:5000 and a client "c" connected to it from host:4000, accepted as "a"
  * (which inherits the listener's SO_REUSEADDR). */

@@ -16,33 +16,12 @@
 #include <unistd.h>
 #include <netinet/tcp.h>
 
-static struct case_inst ci;      /* no vars: sockets default to inet */
-static struct kvlist facts;
-static struct ns_id origin;
-static struct exec_ctx x;
-
 static void setup_ns(void)
 {
-	char err[256];
-	ck_assert_int_eq(ns_current(&origin), 0);
-	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s (the unit tests need root)", strerror(errno));
-	memset(&x, 0, sizeof(x));
-	memset(&facts, 0, sizeof(facts));
-	x.ci = &ci;
-	x.origin = &origin;
-	x.facts = &facts;
-	x.host = HOST_A;
+	fixture_ns(TOPO_LOOPBACK);
 	x.state_deadline_ms = 1000;  /* the misses tested here need not wait 10 s */
 	x.in_test = true;  /* failing calls are outcomes, as in a case's test: block */
-	ck_assert_msg(topo_build(TOPO_LOOPBACK, &origin, &x.topo, err, sizeof(err)) == 0, "%s", err);
 }
-
-static enum step_rc step(const char *line)
-{
-	return run_step_line(&x, line);
-}
-
-#define STEP_OK_(line) ck_assert_msg(step(line) == STEP_OK, "%s: %s", line, x.msg)
 
 static void expect_errno(const char *line, int e)
 {
