@@ -32,7 +32,9 @@ static void expect_error(const char *text, const char *pos, const char *phrase)
 	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
 }
 
-START_TEST(minimal_file_parses)
+TCASE(parse);
+
+TEST(parse, minimal_file_parses)
 {
 	struct case_file cf;
 	char err[512] = "";
@@ -49,7 +51,7 @@ START_TEST(minimal_file_parses)
 }
 END_TEST
 
-START_TEST(full_file_parses)
+TEST(parse, full_file_parses)
 {
 	const char *text =
 		"# comment\n"
@@ -121,7 +123,7 @@ START_TEST(full_file_parses)
 }
 END_TEST
 
-START_TEST(errors_name_file_line_column)
+TEST(parse, errors_name_file_line_column)
 {
 	expect_error("", "cases/0901-x.case:1:1:", "expected 'case NUMBER'");
 	expect_error("title t\n", "cases/0901-x.case:1:1:", "starts with 'case NUMBER'");
@@ -173,7 +175,7 @@ static void expect_expand_error(const char *text, const char *pos, const char *p
 	casefile_free(&cf);
 }
 
-START_TEST(expansion_errors)
+TEST(parse, expansion_errors)
 {
 	/* A word filled in by the plan is checked then, at the column where it was written. */
 	expect_expand_error("case 0901\ntitle t\ngroup g\nlet p 70000\ntest:\n    bind s host {p}\nexpect ok\n"
@@ -190,7 +192,7 @@ START_TEST(expansion_errors)
 }
 END_TEST
 
-START_TEST(trailing_comments_end_values_not_text)
+TEST(parse, trailing_comments_end_values_not_text)
 {
 	const char *text = "case 0901   # the number\n"
 			   "title a #1 title\n"
@@ -212,7 +214,7 @@ START_TEST(trailing_comments_end_values_not_text)
 }
 END_TEST
 
-START_TEST(kernel_conditions_only_in_expect)
+TEST(parse, kernel_conditions_only_in_expect)
 {
 	expect_expand_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp when kernel>=6.1\nexpect ok\n"
 			    "    why w\n    ref r\n",
@@ -224,7 +226,7 @@ START_TEST(kernel_conditions_only_in_expect)
 END_TEST
 
 /* "expect E at STEP" names the verb that must fail; "try STEP" marks a step that may. */
-START_TEST(expect_at_and_try)
+TEST(parse, expect_at_and_try)
 {
 	const char *text = "case 0901\ntitle t\ngroup g\n"
 			   "setup:\n    socket a tcp\n    try bind a host 4000\n"
@@ -257,7 +259,7 @@ START_TEST(expect_at_and_try)
 }
 END_TEST
 
-START_TEST(subst_replaces_and_reports_unknown)
+TEST(parse, subst_replaces_and_reports_unknown)
 {
 	struct kvlist v = { 0 };
 	char err[128];
@@ -274,7 +276,7 @@ START_TEST(subst_replaces_and_reports_unknown)
 END_TEST
 
 /* The planner writes into each step what the case decides, so verbs read their words only. */
-START_TEST(plan_fills_family_and_rport)
+TEST(parse, plan_fills_family_and_rport)
 {
 	const char *text = "case 0901\ntitle t\ngroup g\nmatrix family inet6\ntest:\n"
 			   "    occupy o TIME_WAIT active host {PORT}\n"
@@ -300,24 +302,4 @@ START_TEST(plan_fills_family_and_rport)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("casefile");
-	TCase *t = tcase_create("parse");
-	tcase_add_test(t, minimal_file_parses);
-	tcase_add_test(t, full_file_parses);
-	tcase_add_test(t, errors_name_file_line_column);
-	tcase_add_test(t, expansion_errors);
-	tcase_add_test(t, subst_replaces_and_reports_unknown);
-	tcase_add_test(t, expect_at_and_try);
-	tcase_add_test(t, trailing_comments_end_values_not_text);
-	tcase_add_test(t, kernel_conditions_only_in_expect);
-	tcase_add_test(t, plan_fills_family_and_rport);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("casefile")

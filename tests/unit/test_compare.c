@@ -99,7 +99,9 @@ static void check_pair(const char *obs1, enum status st1, const char *obs2, enum
 
 /* ---- classification ---- */
 
-START_TEST(same_outcome_is_same)
+TCASE(classify);
+
+TEST(classify, same_outcome_is_same)
 {
 	check_pair("ok", ST_PASS, "ok", ST_PASS, 0, CHANGE_SAME);
 	check_pair("EINVAL", ST_FAIL, "EINVAL", ST_FAIL, 0, CHANGE_SAME);
@@ -108,14 +110,14 @@ START_TEST(same_outcome_is_same)
 }
 END_TEST
 
-START_TEST(different_outcome_both_passing_is_behaviour_not_regression)
+TEST(classify, different_outcome_both_passing_is_behaviour_not_regression)
 {
 	/* The expectation depends on the kernel: both runs pass, the kernel changed. */
 	check_pair("EADDRINUSE", ST_PASS, "ok", ST_PASS, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
 }
 END_TEST
 
-START_TEST(pass_to_fail_or_error_is_regression)
+TEST(classify, pass_to_fail_or_error_is_regression)
 {
 	check_pair("ok", ST_PASS, "EADDRINUSE", ST_FAIL, BIT(REGRESSION) | BIT(BEHAVIOUR),
 		   CHANGE_REGRESSION);
@@ -125,7 +127,7 @@ START_TEST(pass_to_fail_or_error_is_regression)
 }
 END_TEST
 
-START_TEST(known_issues_are_not_failing)
+TEST(classify, known_issues_are_not_failing)
 {
 	/* pass -> xfail (a listed kernel bug) and xpass are shown, never a regression or a fix. */
 	check_pair("ok", ST_PASS, "EADDRINUSE", ST_XFAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
@@ -136,21 +138,21 @@ START_TEST(known_issues_are_not_failing)
 }
 END_TEST
 
-START_TEST(fail_or_error_to_pass_is_fix)
+TEST(classify, fail_or_error_to_pass_is_fix)
 {
 	check_pair("EINVAL", ST_FAIL, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX);
 	check_pair("", ST_ERROR, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX);
 }
 END_TEST
 
-START_TEST(fail_to_error_is_behaviour)
+TEST(classify, fail_to_error_is_behaviour)
 {
 	check_pair("EINVAL", ST_FAIL, "EINVAL", ST_ERROR, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
 	check_pair("EINVAL", ST_FAIL, "EPERM", ST_FAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
 }
 END_TEST
 
-START_TEST(becoming_skipped_or_unskipped_is_coverage)
+TEST(classify, becoming_skipped_or_unskipped_is_coverage)
 {
 	check_pair("ok", ST_PASS, "", ST_SKIP, BIT(COVERAGE), CHANGE_COVERAGE);
 	check_pair("", ST_SKIP, "ok", ST_PASS, BIT(COVERAGE), CHANGE_COVERAGE);
@@ -158,7 +160,7 @@ START_TEST(becoming_skipped_or_unskipped_is_coverage)
 }
 END_TEST
 
-START_TEST(precedence_of_labels)
+TEST(classify, precedence_of_labels)
 {
 	ck_assert_int_eq(change_label(0), CHANGE_SAME);
 	ck_assert_int_eq(change_label(BIT(COVERAGE)), CHANGE_COVERAGE);
@@ -175,7 +177,7 @@ START_TEST(precedence_of_labels)
 }
 END_TEST
 
-START_TEST(missing_cases_are_coverage_and_rows_keep_first_appearance_order)
+TEST(classify, missing_cases_are_coverage_and_rows_keep_first_appearance_order)
 {
 	struct fixture fx;
 	fx_init(&fx, 2);
@@ -203,7 +205,7 @@ START_TEST(missing_cases_are_coverage_and_rows_keep_first_appearance_order)
 }
 END_TEST
 
-START_TEST(three_runs_regression_then_fix)
+TEST(classify, three_runs_regression_then_fix)
 {
 	struct fixture fx;
 	fx_init(&fx, 3);
@@ -229,7 +231,7 @@ START_TEST(three_runs_regression_then_fix)
 }
 END_TEST
 
-START_TEST(three_runs_regression_across_a_skip)
+TEST(classify, three_runs_regression_across_a_skip)
 {
 	/* pass, skip, fail: the regression compares with the last run where the case ran. */
 	struct fixture fx;
@@ -249,7 +251,7 @@ START_TEST(three_runs_regression_across_a_skip)
 }
 END_TEST
 
-START_TEST(three_runs_present_in_the_middle_only)
+TEST(classify, three_runs_present_in_the_middle_only)
 {
 	struct fixture fx;
 	fx_init(&fx, 3);
@@ -270,7 +272,7 @@ START_TEST(three_runs_present_in_the_middle_only)
 }
 END_TEST
 
-START_TEST(run_labels_are_unique)
+TEST(classify, run_labels_are_unique)
 {
 	struct fixture fx;
 	fx_init(&fx, 3);
@@ -286,7 +288,7 @@ START_TEST(run_labels_are_unique)
 }
 END_TEST
 
-START_TEST(duplicate_ids_in_memory_take_the_first)
+TEST(classify, duplicate_ids_in_memory_take_the_first)
 {
 	struct fixture fx;
 	fx_init(&fx, 2);
@@ -300,7 +302,7 @@ START_TEST(duplicate_ids_in_memory_take_the_first)
 }
 END_TEST
 
-START_TEST(groups_in_order_of_first_appearance)
+TEST(classify, groups_in_order_of_first_appearance)
 {
 	struct fixture fx;
 	fx_init(&fx, 2);
@@ -318,7 +320,7 @@ START_TEST(groups_in_order_of_first_appearance)
 }
 END_TEST
 
-START_TEST(params_are_a_compact_list)
+TEST(classify, params_are_a_compact_list)
 {
 	struct case_result c;
 	memset(&c, 0, sizeof(c));
@@ -335,7 +337,7 @@ START_TEST(params_are_a_compact_list)
 END_TEST
 
 /* Every writer succeeds on odd strings, and the XML ones never let markup from the data out. */
-START_TEST(writers_escape_odd_strings)
+TEST(classify, writers_escape_odd_strings)
 {
 	static const char odd[] = "<b>&amp;\"'|*_`\n\t\x01\xff end";
 	struct fixture fx;
@@ -419,7 +421,9 @@ static void check_bad(const char *content, const char *want)
 
 #define HEAD "{\"format\":\"sockreuse-report/1\","
 
-START_TEST(json_read_missing_file)
+TCASE(json_read, .setup = make_tmpdir, .teardown = remove_tmpdir);
+
+TEST(json_read, json_read_missing_file)
 {
 	char *path = xasprintf("%s/missing.json", tmpdir);
 	char *want = xasprintf("%s: No such file or directory", path);
@@ -432,7 +436,7 @@ START_TEST(json_read_missing_file)
 }
 END_TEST
 
-START_TEST(json_read_directory)
+TEST(json_read, json_read_directory)
 {
 	struct report r;
 	char err[512];
@@ -441,7 +445,7 @@ START_TEST(json_read_directory)
 }
 END_TEST
 
-START_TEST(json_read_rejects_what_is_not_a_report)
+TEST(json_read, json_read_rejects_what_is_not_a_report)
 {
 	check_bad("", "empty file");
 	check_bad("hello", "not JSON: ");
@@ -460,7 +464,7 @@ START_TEST(json_read_rejects_what_is_not_a_report)
 }
 END_TEST
 
-START_TEST(json_read_rejects_bad_cases)
+TEST(json_read, json_read_rejects_bad_cases)
 {
 	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\"},{\"status\":\"pass\"}]}",
 		  "case 2 has no \"id\"");
@@ -486,7 +490,7 @@ START_TEST(json_read_rejects_bad_cases)
 }
 END_TEST
 
-START_TEST(json_read_is_tolerant_of_optional_and_unknown_fields)
+TEST(json_read, json_read_is_tolerant_of_optional_and_unknown_fields)
 {
 	char *path = write_tmp("min.json",
 			       HEAD "\"future\":{\"x\":[1,2]},\"kernel\":{\"release\":\"6.1\",\"new\":1},"
@@ -522,7 +526,7 @@ END_TEST
 
 /* ---- round trip through json_write ---- */
 
-START_TEST(json_round_trip_of_odd_strings)
+TEST(json_read, json_round_trip_of_odd_strings)
 {
 	static const char *const odd[] = {
 		"", "plain", "quote \" backslash \\ slash /", "line\nbreak\r\ttab",
@@ -609,42 +613,4 @@ START_TEST(json_round_trip_of_odd_strings)
 }
 END_TEST
 
-static Suite *compare_suite(void)
-{
-	Suite *s = suite_create("compare");
-	TCase *tc = tcase_create("classify");
-	tcase_add_test(tc, same_outcome_is_same);
-	tcase_add_test(tc, different_outcome_both_passing_is_behaviour_not_regression);
-	tcase_add_test(tc, pass_to_fail_or_error_is_regression);
-	tcase_add_test(tc, known_issues_are_not_failing);
-	tcase_add_test(tc, fail_or_error_to_pass_is_fix);
-	tcase_add_test(tc, fail_to_error_is_behaviour);
-	tcase_add_test(tc, becoming_skipped_or_unskipped_is_coverage);
-	tcase_add_test(tc, precedence_of_labels);
-	tcase_add_test(tc, missing_cases_are_coverage_and_rows_keep_first_appearance_order);
-	tcase_add_test(tc, three_runs_regression_then_fix);
-	tcase_add_test(tc, three_runs_regression_across_a_skip);
-	tcase_add_test(tc, three_runs_present_in_the_middle_only);
-	tcase_add_test(tc, run_labels_are_unique);
-	tcase_add_test(tc, duplicate_ids_in_memory_take_the_first);
-	tcase_add_test(tc, groups_in_order_of_first_appearance);
-	tcase_add_test(tc, params_are_a_compact_list);
-	tcase_add_test(tc, writers_escape_odd_strings);
-	suite_add_tcase(s, tc);
-
-	TCase *io = tcase_create("json_read");
-	tcase_add_checked_fixture(io, make_tmpdir, remove_tmpdir);
-	tcase_add_test(io, json_read_missing_file);
-	tcase_add_test(io, json_read_directory);
-	tcase_add_test(io, json_read_rejects_what_is_not_a_report);
-	tcase_add_test(io, json_read_rejects_bad_cases);
-	tcase_add_test(io, json_read_is_tolerant_of_optional_and_unknown_fields);
-	tcase_add_test(io, json_round_trip_of_odd_strings);
-	suite_add_tcase(s, io);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(compare_suite());
-}
+UNIT_MAIN("compare")

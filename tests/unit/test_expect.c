@@ -24,7 +24,9 @@ static const char *pick(const struct case_file *cf, const char *state, const cha
 	return rule ? rule->why : NULL;
 }
 
-START_TEST(first_matching_rule_wins)
+TCASE(rules);
+
+TEST(rules, first_matching_rule_wins)
 {
 	struct case_file cf;
 	char err[256];
@@ -39,7 +41,7 @@ START_TEST(first_matching_rule_wins)
 }
 END_TEST
 
-START_TEST(kernel_versions)
+TEST(rules, kernel_versions)
 {
 	struct kver k;
 	ck_assert_int_eq(kver_parse("6.18.44-fc-v657", &k), 0);
@@ -62,7 +64,7 @@ END_TEST
 
 /* Conditions compare three parts: Debian's 6.1.0-56 is upstream 6.1.192 and has the 6.1.32
  * backport of IP_LOCAL_PORT_RANGE; major.minor alone would put it before 6.1.32. */
-START_TEST(kernel_conditions_compare_three_parts)
+TEST(rules, kernel_conditions_compare_three_parts)
 {
 	struct case_file cf;
 	char err[256];
@@ -84,7 +86,7 @@ START_TEST(kernel_conditions_compare_three_parts)
 }
 END_TEST
 
-START_TEST(upstream_version_of_a_distribution_kernel)
+TEST(rules, upstream_version_of_a_distribution_kernel)
 {
 	struct kver k;
 	ck_assert_int_eq(kver_upstream("6.1.0-56-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)", &k), 0);
@@ -98,7 +100,7 @@ START_TEST(upstream_version_of_a_distribution_kernel)
 }
 END_TEST
 
-START_TEST(outcomes_match)
+TEST(rules, outcomes_match)
 {
 	ck_assert(outcome_matches("ok", "ok"));
 	ck_assert(!outcome_matches("ok", "EADDRINUSE"));
@@ -108,7 +110,7 @@ START_TEST(outcomes_match)
 }
 END_TEST
 
-START_TEST(conditions_on_missing_names)
+TEST(rules, conditions_on_missing_names)
 {
 	struct case_file cf;
 	char err[256];
@@ -127,21 +129,4 @@ START_TEST(conditions_on_missing_names)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("expect");
-	TCase *t = tcase_create("rules");
-	tcase_add_test(t, first_matching_rule_wins);
-	tcase_add_test(t, kernel_versions);
-	tcase_add_test(t, kernel_conditions_compare_three_parts);
-	tcase_add_test(t, upstream_version_of_a_distribution_kernel);
-	tcase_add_test(t, outcomes_match);
-	tcase_add_test(t, conditions_on_missing_names);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("expect")

@@ -182,7 +182,9 @@ static int wait_diag_state(int family, unsigned short sport, unsigned short dpor
 
 /* ---- the guard ---- */
 
-START_TEST(ns_is_private_only_after_unshare)
+TCASE(guard);
+
+TEST(guard, ns_is_private_only_after_unshare)
 {
 	struct ns_id origin = start_origin();
 
@@ -193,7 +195,7 @@ START_TEST(ns_is_private_only_after_unshare)
 }
 END_TEST
 
-START_TEST(sysctl_write_refused_in_origin)
+TEST(guard, sysctl_write_refused_in_origin)
 {
 	const char *name = "net.ipv4.tcp_tw_reuse";
 	struct ns_id origin = start_origin();
@@ -211,7 +213,7 @@ START_TEST(sysctl_write_refused_in_origin)
 }
 END_TEST
 
-START_TEST(topo_build_refused_in_origin)
+TEST(guard, topo_build_refused_in_origin)
 {
 	/* The origin here is a private namespace standing in for the runner's, so that a
 	 * broken guard could not change the host. */
@@ -230,7 +232,9 @@ END_TEST
 
 /* ---- sysctls ---- */
 
-START_TEST(sysctl_write_then_read_in_private_ns)
+TCASE(sysctl);
+
+TEST(sysctl, sysctl_write_then_read_in_private_ns)
 {
 	struct ns_id origin = enter_private();
 	char val[64], err[256] = "";
@@ -249,7 +253,7 @@ START_TEST(sysctl_write_then_read_in_private_ns)
 }
 END_TEST
 
-START_TEST(sysctl_missing_is_enoent)
+TEST(sysctl, sysctl_missing_is_enoent)
 {
 	struct ns_id origin = enter_private();
 	char val[64], err[256] = "";
@@ -262,7 +266,7 @@ START_TEST(sysctl_missing_is_enoent)
 }
 END_TEST
 
-START_TEST(sysctl_rejects_bad_input)
+TEST(sysctl, sysctl_rejects_bad_input)
 {
 	struct ns_id origin = enter_private();
 	char val[2], err[256] = "";
@@ -277,7 +281,7 @@ END_TEST
 /* The guard asks the kernel which sysctls a network namespace owns, not the name. In a
  * private UTS namespace too: kernel.hostname is that namespace's, so a guard that let the
  * write through would rename nothing but this test's own namespace. */
-START_TEST(sysctl_write_refuses_what_no_network_namespace_owns)
+TEST(sysctl, sysctl_write_refuses_what_no_network_namespace_owns)
 {
 	char before[256], after[256], err[400] = "";
 	ck_assert_msg(unshare(CLONE_NEWUTS) == 0, "unshare(CLONE_NEWUTS): %s", strerror(errno));
@@ -305,7 +309,9 @@ END_TEST
 
 /* ---- loopback ---- */
 
-START_TEST(loopback_addresses_accept_connections)
+TCASE(loopback);
+
+TEST(loopback, loopback_addresses_accept_connections)
 {
 	struct topo t;
 
@@ -326,7 +332,7 @@ START_TEST(loopback_addresses_accept_connections)
 }
 END_TEST
 
-START_TEST(loopback_has_no_wire_control)
+TEST(loopback, loopback_has_no_wire_control)
 {
 	struct topo t;
 	char err[256] = "";
@@ -352,7 +358,9 @@ static void listen_both(const struct topo *t, int h, int fds[2])
 	fds[1] = tcp_listen(AF_INET6, NULL, PORT);
 }
 
-START_TEST(pair_hosts_are_separate_namespaces)
+TCASE(pair, .timeout = 10);
+
+TEST(pair, pair_hosts_are_separate_namespaces)
 {
 	struct topo t;
 	struct ns_id a, b;
@@ -389,7 +397,7 @@ static void assert_source(int family, const void *dst, const void *want)
 	close(fd);
 }
 
-START_TEST(pair_unbound_connect_uses_primary_address)
+TEST(pair, pair_unbound_connect_uses_primary_address)
 {
 	struct topo t;
 	int lb[2];
@@ -403,7 +411,7 @@ START_TEST(pair_unbound_connect_uses_primary_address)
 }
 END_TEST
 
-START_TEST(pair_connects_at_once_both_ways)
+TEST(pair, pair_connects_at_once_both_ways)
 {
 	struct topo t;
 	int lb[2], la[2];
@@ -436,7 +444,7 @@ static int assert_stays_syn_sent(int family, const void *dst, unsigned short por
 	return fd;
 }
 
-START_TEST(pair_drop_freezes_syn_sent_then_restores)
+TEST(pair, pair_drop_freezes_syn_sent_then_restores)
 {
 	struct topo t;
 	char err[256] = "";
@@ -459,7 +467,7 @@ START_TEST(pair_drop_freezes_syn_sent_then_restores)
 }
 END_TEST
 
-START_TEST(pair_drop_is_one_way)
+TEST(pair, pair_drop_is_one_way)
 {
 	struct topo t;
 	char err[256] = "";
@@ -483,7 +491,7 @@ START_TEST(pair_drop_is_one_way)
 }
 END_TEST
 
-START_TEST(pair_link_down_then_up)
+TEST(pair, pair_link_down_then_up)
 {
 	struct topo t;
 	char err[256] = "";
@@ -516,7 +524,7 @@ START_TEST(pair_link_down_then_up)
 }
 END_TEST
 
-START_TEST(pair_link_up_on_an_up_link_keeps_drop)
+TEST(pair, pair_link_up_on_an_up_link_keeps_drop)
 {
 	struct topo t;
 	char err[256] = "";
@@ -532,7 +540,7 @@ START_TEST(pair_link_up_on_an_up_link_keeps_drop)
 }
 END_TEST
 
-START_TEST(pair_unassigned_address_blackholed)
+TEST(pair, pair_unassigned_address_blackholed)
 {
 	struct topo t;
 	char err[256] = "";
@@ -545,7 +553,7 @@ START_TEST(pair_unassigned_address_blackholed)
 }
 END_TEST
 
-START_TEST(pair_twice_names_the_failure)
+TEST(pair, pair_twice_names_the_failure)
 {
 	struct topo t, again;
 	struct ns_id origin;
@@ -564,7 +572,9 @@ END_TEST
 
 /* ---- sock_diag ---- */
 
-START_TEST(diag_finds_listen_and_time_wait)
+TCASE(diag);
+
+TEST(diag, diag_finds_listen_and_time_wait)
 {
 	struct topo t;
 	struct diag_sock d[4];
@@ -605,7 +615,7 @@ START_TEST(diag_finds_listen_and_time_wait)
 }
 END_TEST
 
-START_TEST(diag_rejects_bad_family)
+TEST(diag, diag_rejects_bad_family)
 {
 	char err[256] = "";
 
@@ -613,50 +623,8 @@ START_TEST(diag_rejects_bad_family)
 }
 END_TEST
 
-static Suite *netns_suite(void)
-{
-	Suite *s = suite_create("netns");
-	TCase *guard = tcase_create("guard"), *sysctl = tcase_create("sysctl"), *loop = tcase_create("loopback"),
-	      *pair = tcase_create("pair"), *diag = tcase_create("diag");
-
-	tcase_add_test(guard, ns_is_private_only_after_unshare);
-	tcase_add_test(guard, sysctl_write_refused_in_origin);
-	tcase_add_test(guard, topo_build_refused_in_origin);
-	tcase_add_test(sysctl, sysctl_write_then_read_in_private_ns);
-	tcase_add_test(sysctl, sysctl_missing_is_enoent);
-	tcase_add_test(sysctl, sysctl_rejects_bad_input);
-	tcase_add_test(sysctl, sysctl_write_refuses_what_no_network_namespace_owns);
-	tcase_add_test(loop, loopback_addresses_accept_connections);
-	tcase_add_test(loop, loopback_has_no_wire_control);
-	tcase_add_test(pair, pair_hosts_are_separate_namespaces);
-	tcase_add_test(pair, pair_connects_at_once_both_ways);
-	tcase_add_test(pair, pair_unbound_connect_uses_primary_address);
-	tcase_add_test(pair, pair_drop_freezes_syn_sent_then_restores);
-	tcase_add_test(pair, pair_drop_is_one_way);
-	tcase_add_test(pair, pair_link_down_then_up);
-	tcase_add_test(pair, pair_link_up_on_an_up_link_keeps_drop);
-	tcase_add_test(pair, pair_unassigned_address_blackholed);
-	tcase_add_test(pair, pair_twice_names_the_failure);
-	tcase_add_test(diag, diag_finds_listen_and_time_wait);
-	tcase_add_test(diag, diag_rejects_bad_family);
-	tcase_set_timeout(pair, 10);
-	suite_add_tcase(s, guard);
-	suite_add_tcase(s, sysctl);
-	suite_add_tcase(s, loop);
-	suite_add_tcase(s, pair);
-	suite_add_tcase(s, diag);
-	return s;
-}
-
+/* The tests unshare: each must run in its own child, whatever CK_FORK says. */
 int main(void)
 {
-	SRunner *sr = srunner_create(netns_suite());
-	int failed;
-
-	/* The tests unshare: each must run in its own child, whatever CK_FORK says. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run("netns", CK_FORK);
 }

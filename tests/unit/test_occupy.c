@@ -88,7 +88,9 @@ static int tcp_info_state(int fd)
 	return ti.tcpi_state;
 }
 
-START_TEST(occupy_reaches_each_state)
+TCASE(states, .timeout = 20);
+
+TEST_LOOP(states, occupy_reaches_each_state, 0, 2 * NROWS)
 {
 	const struct row *r = &rows[_i / 2];
 	const char *fam = families[_i % 2];
@@ -134,7 +136,7 @@ END_TEST
 
 /* A BOUND driver that skipped its bind(): TCP_INFO says CLOSE all the same, but the port
  * is not taken, so declaring BOUND is an error. */
-START_TEST(unbound_socket_is_not_bound)
+TEST(states, unbound_socket_is_not_bound)
 {
 	setup_ns(TOPO_LOOPBACK);
 	ck_assert_int_eq(step("socket old tcp inet"), STEP_OK);
@@ -152,7 +154,7 @@ END_TEST
 
 /* A driver that ends in another state than it says, or in the right state held by the
  * wrong kind of socket, gives an error naming what the kernel reports. */
-START_TEST(wrong_state_or_kind_is_an_error)
+TEST(states, wrong_state_or_kind_is_an_error)
 {
 	setup_ns(TOPO_LOOPBACK);
 	ck_assert_int_eq(step("occupy old ESTABLISHED active host 4000 family=inet"), STEP_OK);
@@ -169,7 +171,7 @@ END_TEST
 
 /* The state is read again before the test: a later setup step that moves it is an error;
  * a wait-state that declares the new state makes the case depend on that one instead. */
-START_TEST(state_moved_after_occupy_is_an_error)
+TEST(states, state_moved_after_occupy_is_an_error)
 {
 	setup_ns(TOPO_LOOPBACK);
 	ck_assert_int_eq(step("occupy old ESTABLISHED active host 4000 family=inet"), STEP_OK);
@@ -185,20 +187,4 @@ START_TEST(state_moved_after_occupy_is_an_error)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("occupy");
-	TCase *t = tcase_create("states");
-	tcase_set_timeout(t, 20);
-	tcase_add_loop_test(t, occupy_reaches_each_state, 0, 2 * NROWS);
-	tcase_add_test(t, unbound_socket_is_not_bound);
-	tcase_add_test(t, wrong_state_or_kind_is_an_error);
-	tcase_add_test(t, state_moved_after_occupy_is_an_error);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("occupy")

@@ -44,7 +44,9 @@ static void peer_of(const char *name, char *addr, size_t len, unsigned short *po
 	*port = ntohs(sin.sin_port);
 }
 
-START_TEST(table_is_well_formed)
+TCASE(verbs);
+
+TEST(verbs, table_is_well_formed)
 {
 	for (const struct verb *v = conn_verbs; v->name; v++) {
 		ck_assert_msg(v->fn, "%s", v->name);
@@ -53,7 +55,7 @@ START_TEST(table_is_well_formed)
 }
 END_TEST
 
-START_TEST(connect_peer_reaches_the_remote_of_another_socket)
+TEST(verbs, connect_peer_reaches_the_remote_of_another_socket)
 {
 	char addr[64];
 	unsigned short port;
@@ -71,7 +73,7 @@ START_TEST(connect_peer_reaches_the_remote_of_another_socket)
 }
 END_TEST
 
-START_TEST(connect_peer_takes_another_address_at_the_same_port)
+TEST(verbs, connect_peer_takes_another_address_at_the_same_port)
 {
 	char addr[64];
 	unsigned short port;
@@ -91,7 +93,7 @@ END_TEST
 /* The remote of the accepted end is the port the client bound, read from the kernel: a new
  * socket sharing the accepted end's port (SO_REUSEADDR on both, the listener closed) asks
  * for the same four-tuple, and connect() refuses it. */
-START_TEST(connect_peer_nowait_reports_a_taken_four_tuple)
+TEST(verbs, connect_peer_nowait_reports_a_taken_four_tuple)
 {
 	setup_ns();
 	connected_pair();
@@ -106,7 +108,7 @@ START_TEST(connect_peer_nowait_reports_a_taken_four_tuple)
 }
 END_TEST
 
-START_TEST(connect_peer_errors)
+TEST(verbs, connect_peer_errors)
 {
 	setup_ns();
 	STEP_OK_("socket n tcp");
@@ -120,7 +122,7 @@ START_TEST(connect_peer_errors)
 }
 END_TEST
 
-START_TEST(wait_gone_returns_once_the_kernel_forgot)
+TEST(verbs, wait_gone_returns_once_the_kernel_forgot)
 {
 	setup_ns();
 	connected_pair();
@@ -136,7 +138,7 @@ START_TEST(wait_gone_returns_once_the_kernel_forgot)
 END_TEST
 
 /* The five-tuple cases connect UDP sockets with the core connect verb. */
-START_TEST(udp_connect_is_a_plain_connect)
+TEST(verbs, udp_connect_is_a_plain_connect)
 {
 	setup_ns();
 	x.in_test = true;
@@ -147,22 +149,4 @@ START_TEST(udp_connect_is_a_plain_connect)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("verbs_conn");
-	TCase *t = tcase_create("verbs");
-	tcase_add_test(t, table_is_well_formed);
-	tcase_add_test(t, connect_peer_reaches_the_remote_of_another_socket);
-	tcase_add_test(t, connect_peer_takes_another_address_at_the_same_port);
-	tcase_add_test(t, connect_peer_nowait_reports_a_taken_four_tuple);
-	tcase_add_test(t, connect_peer_errors);
-	tcase_add_test(t, wait_gone_returns_once_the_kernel_forgot);
-	tcase_add_test(t, udp_connect_is_a_plain_connect);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("verbs_conn")

@@ -44,7 +44,9 @@ static void listener(void)
 	STEP_OK_("listen l 64");
 }
 
-START_TEST(connect_until_fail_counts_the_range)
+TCASE(ports, .timeout = 10);
+
+TEST(ports, connect_until_fail_counts_the_range)
 {
 	setup_ns();
 	listener();
@@ -61,7 +63,7 @@ START_TEST(connect_until_fail_counts_the_range)
 }
 END_TEST
 
-START_TEST(bind_until_fail_counts_and_sorts_parity)
+TEST(ports, bind_until_fail_counts_and_sorts_parity)
 {
 	setup_ns();
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
@@ -74,7 +76,7 @@ START_TEST(bind_until_fail_counts_and_sorts_parity)
 }
 END_TEST
 
-START_TEST(options_are_checked)
+TEST(ports, options_are_checked)
 {
 	setup_ns();
 	listener();
@@ -90,7 +92,7 @@ START_TEST(options_are_checked)
 }
 END_TEST
 
-START_TEST(socket_range_option)
+TEST(ports, socket_range_option)
 {
 	setup_ns();
 	listener();
@@ -113,7 +115,7 @@ START_TEST(socket_range_option)
 END_TEST
 
 /* bindresvport-style: 4 ports, client closes first: the 5th bind finds them all in TIME_WAIT. */
-START_TEST(reconnect_loop_runs_out_of_ports)
+TEST(ports, reconnect_loop_runs_out_of_ports)
 {
 	setup_ns();
 	listener();
@@ -125,7 +127,7 @@ START_TEST(reconnect_loop_runs_out_of_ports)
 END_TEST
 
 /* The remedies leave no TIME_WAIT on the client's ports: the loop goes round twice. */
-START_TEST(reconnect_loop_remedies)
+TEST(ports, reconnect_loop_remedies)
 {
 	setup_ns();
 	listener();
@@ -139,7 +141,7 @@ END_TEST
 
 /* Each connection's first closer is read back: a loop told to leave TIME_WAIT where a
  * reset leaves nothing, or the reverse, is an error. */
-START_TEST(reconnect_loop_checks_what_it_leaves)
+TEST(ports, reconnect_loop_checks_what_it_leaves)
 {
 	setup_ns();
 	listener();
@@ -152,7 +154,7 @@ START_TEST(reconnect_loop_checks_what_it_leaves)
 END_TEST
 
 /* Without bind=, connect() picks the port: with tcp_tw_reuse=0 the TIME_WAITs exhaust it. */
-START_TEST(reconnect_loop_ephemeral)
+TEST(ports, reconnect_loop_ephemeral)
 {
 	char err[256];
 	setup_ns();
@@ -178,7 +180,7 @@ static void connection(const char *name, const char *port)
 	STEP_OK_(line);
 }
 
-START_TEST(close_first_leaves_time_wait)
+TEST(ports, close_first_leaves_time_wait)
 {
 	setup_ns();
 	listener();
@@ -194,7 +196,7 @@ START_TEST(close_first_leaves_time_wait)
 }
 END_TEST
 
-START_TEST(close_first_alone_leaves_fin_wait2)
+TEST(ports, close_first_alone_leaves_fin_wait2)
 {
 	setup_ns();
 	listener();
@@ -206,7 +208,7 @@ END_TEST
 
 /* A close that does not leave the state the case says is an error, never a pass: the
  * peer stays open, so no TIME_WAIT can come. */
-START_TEST(close_first_in_the_wrong_state_is_an_error)
+TEST(ports, close_first_in_the_wrong_state_is_an_error)
 {
 	setup_ns();
 	listener();
@@ -219,7 +221,7 @@ END_TEST
 
 /* The state close-first declared is read again before the test: a later step that moves it
  * (here the peer's close turns FIN_WAIT2 into TIME_WAIT) is an error saying what it became. */
-START_TEST(declared_state_that_moved_is_an_error)
+TEST(ports, declared_state_that_moved_is_an_error)
 {
 	setup_ns();
 	listener();
@@ -233,7 +235,7 @@ START_TEST(declared_state_that_moved_is_an_error)
 }
 END_TEST
 
-START_TEST(close_first_reset_is_no_time_wait)
+TEST(ports, close_first_reset_is_no_time_wait)
 {
 	setup_ns();
 	listener();
@@ -247,7 +249,7 @@ START_TEST(close_first_reset_is_no_time_wait)
 }
 END_TEST
 
-START_TEST(close_first_with_linger_zero_resets)
+TEST(ports, close_first_with_linger_zero_resets)
 {
 	setup_ns();
 	listener();
@@ -265,7 +267,7 @@ START_TEST(close_first_with_linger_zero_resets)
 }
 END_TEST
 
-START_TEST(bind_when_free_gives_up)
+TEST(ports, bind_when_free_gives_up)
 {
 	setup_ns();
 	STEP_OK_("socket a tcp");
@@ -279,7 +281,7 @@ END_TEST
 /* The reuse delay on the kernel's own clock, whichever rule this kernel has: right after
  * close-first the TIME_WAIT is within it; after wait-reuse-delay it is not, and a case that
  * says it connects within the delay then is an error. */
-START_TEST(reuse_delay_before_and_after)
+TEST(ports, reuse_delay_before_and_after)
 {
 	char val[32], err[256];
 	setup_ns();
@@ -301,32 +303,4 @@ START_TEST(reuse_delay_before_and_after)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("verbs_ports");
-	TCase *t = tcase_create("ports");
-	tcase_set_timeout(t, 10);
-	tcase_add_test(t, connect_until_fail_counts_the_range);
-	tcase_add_test(t, bind_until_fail_counts_and_sorts_parity);
-	tcase_add_test(t, options_are_checked);
-	tcase_add_test(t, socket_range_option);
-	tcase_add_test(t, reconnect_loop_runs_out_of_ports);
-	tcase_add_test(t, reconnect_loop_remedies);
-	tcase_add_test(t, reconnect_loop_checks_what_it_leaves);
-	tcase_add_test(t, reconnect_loop_ephemeral);
-	tcase_add_test(t, close_first_leaves_time_wait);
-	tcase_add_test(t, close_first_alone_leaves_fin_wait2);
-	tcase_add_test(t, close_first_with_linger_zero_resets);
-	tcase_add_test(t, close_first_reset_is_no_time_wait);
-	tcase_add_test(t, close_first_in_the_wrong_state_is_an_error);
-	tcase_add_test(t, declared_state_that_moved_is_an_error);
-	tcase_add_test(t, bind_when_free_gives_up);
-	tcase_add_test(t, reuse_delay_before_and_after);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("verbs_ports")

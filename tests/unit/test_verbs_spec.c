@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-START_TEST(every_spec_has_an_implementation_and_back)
+TCASE(spec);
+
+TEST(spec, every_spec_has_an_implementation_and_back)
 {
 	const struct verb *const tables[] = { core_verbs, conn_verbs, port_verbs };
 	size_t nimpl = 0;
@@ -41,7 +43,7 @@ static int check_line(const char *line, bool literal_only, int *bad, char *err)
 	return verb_check(v, argc, argv, literal_only, bad, err, 400);
 }
 
-START_TEST(good_steps_pass)
+TEST(spec, good_steps_pass)
 {
 	static const char *const good[] = {
 		"socket s tcp", "socket s udp inet6", "bind s host 0", "bind s 2001:db8::1 65535", "bind s 192.0.2.7 1",
@@ -59,7 +61,7 @@ START_TEST(good_steps_pass)
 END_TEST
 
 /* Each bad line, the word the message points at, and a phrase of the message. */
-START_TEST(bad_steps_name_the_word)
+TEST(spec, bad_steps_name_the_word)
 {
 	static const struct { const char *line; int bad; const char *phrase; } cases[] = {
 		{ "bind s host 70000", 3, "port" },
@@ -104,7 +106,7 @@ START_TEST(bad_steps_name_the_word)
 END_TEST
 
 /* Words that hold a {var} are checked once the plan has filled them in. */
-START_TEST(variables_wait_for_the_plan)
+TEST(spec, variables_wait_for_the_plan)
 {
 	char err[400];
 	int bad;
@@ -116,19 +118,4 @@ START_TEST(variables_wait_for_the_plan)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("verbs_spec");
-	TCase *t = tcase_create("spec");
-	tcase_add_test(t, every_spec_has_an_implementation_and_back);
-	tcase_add_test(t, good_steps_pass);
-	tcase_add_test(t, bad_steps_name_the_word);
-	tcase_add_test(t, variables_wait_for_the_plan);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(suite());
-}
+UNIT_MAIN("verbs_spec")

@@ -178,7 +178,9 @@ static void build_report(struct report *r)
 
 /* ---- escaping ---------------------------------------------------------------------------- */
 
-START_TEST(utf8_decoding)
+TCASE(escape);
+
+TEST(escape, utf8_decoding)
 {
 	size_t n;
 	ck_assert_int_eq(utf8_decode("A", &n), 'A');
@@ -202,7 +204,7 @@ START_TEST(utf8_decoding)
 }
 END_TEST
 
-START_TEST(xml_escaping)
+TEST(escape, xml_escaping)
 {
 	ck_xml("a<b>&\"c'", XML_TEXT, "a&lt;b&gt;&amp;\"c'");
 	ck_xml("a<b>&\"c'", XML_ATTR, "a&lt;b&gt;&amp;&quot;c'");
@@ -220,7 +222,7 @@ START_TEST(xml_escaping)
 }
 END_TEST
 
-START_TEST(json_escaping)
+TEST(escape, json_escaping)
 {
 	ck_escape(esc_json, "a\"b\\c/d", "\"a\\\"b\\\\c/d\"");
 	ck_escape(esc_json, "\b\f\n\r\t\x01\x1f\x7f", "\"\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"");
@@ -256,7 +258,7 @@ START_TEST(json_escaping)
 }
 END_TEST
 
-START_TEST(yaml_scalars)
+TEST(escape, yaml_scalars)
 {
 	ck_escape(esc_yaml_scalar, "EADDRINUSE", "EADDRINUSE");
 	ck_escape(esc_yaml_scalar, "ok", "ok");
@@ -301,7 +303,7 @@ START_TEST(yaml_scalars)
 }
 END_TEST
 
-START_TEST(tap_text_escaping)
+TEST(escape, tap_text_escaping)
 {
 	ck_escape(esc_tap_text, "a#b", "a\\#b");
 	ck_escape(esc_tap_text, "# SKIP not really", "\\# SKIP not really");
@@ -312,7 +314,7 @@ START_TEST(tap_text_escaping)
 }
 END_TEST
 
-START_TEST(fixed3_numbers)
+TEST(escape, fixed3_numbers)
 {
 	static const struct {
 		double in;
@@ -339,7 +341,9 @@ END_TEST
 
 /* ---- the report model -------------------------------------------------------------------- */
 
-START_TEST(status_names)
+TCASE(model);
+
+TEST(model, status_names)
 {
 	ck_assert_str_eq(status_name(ST_PASS), "pass");
 	ck_assert_str_eq(status_name(ST_FAIL), "fail");
@@ -355,7 +359,7 @@ START_TEST(status_names)
 }
 END_TEST
 
-START_TEST(add_makes_deep_copy)
+TEST(model, add_makes_deep_copy)
 {
 	struct report r = { 0 };
 	struct case_result c = { 0 };
@@ -417,7 +421,7 @@ START_TEST(add_makes_deep_copy)
 }
 END_TEST
 
-START_TEST(summary_counts)
+TEST(model, summary_counts)
 {
 	struct report r;
 	build_report(&r);
@@ -472,7 +476,9 @@ static const char expected_tap[] =
 	"1..4\n"
 	"# 1 passed, 1 failed, 1 skipped, 1 errors\n";
 
-START_TEST(tap_whole_report)
+TCASE(tap);
+
+TEST(tap, tap_whole_report)
 {
 	struct report r;
 	build_report(&r);
@@ -497,7 +503,7 @@ START_TEST(tap_whole_report)
 END_TEST
 
 /* Streaming: numbers come from the caller, the plan from what was emitted. */
-START_TEST(tap_streaming_and_plan)
+TEST(tap, tap_streaming_and_plan)
 {
 	struct report r;
 	build_report(&r);
@@ -529,7 +535,7 @@ START_TEST(tap_streaming_and_plan)
 }
 END_TEST
 
-START_TEST(tap_empty_run)
+TEST(tap, tap_empty_run)
 {
 	struct report r = { 0 };
 	char *out = render(tap_write, &r);
@@ -539,7 +545,7 @@ START_TEST(tap_empty_run)
 END_TEST
 
 /* An id with no description text, and a skip with no reason, keep the line parseable. */
-START_TEST(tap_bare_lines)
+TEST(tap, tap_bare_lines)
 {
 	struct report r = { 0 };
 	struct case_result c = { .id = "", .status = ST_SKIP, .detail = "" };
@@ -551,7 +557,9 @@ START_TEST(tap_bare_lines)
 }
 END_TEST
 
-START_TEST(writers_report_io_errors)
+TCASE(files);
+
+TEST(files, writers_report_io_errors)
 {
 	struct report r;
 	build_report(&r);
@@ -568,7 +576,9 @@ END_TEST
 
 /* ---- JUnit ------------------------------------------------------------------------------- */
 
-START_TEST(junit_whole_report)
+TCASE(junit);
+
+TEST(junit, junit_whole_report)
 {
 	struct report r;
 	build_report(&r);
@@ -686,7 +696,7 @@ static char *junit_timestamp_of(const char *started)
 		free(ts_);                                     \
 	} while (0)
 
-START_TEST(junit_timestamp_has_no_zone)
+TEST(junit, junit_timestamp_has_no_zone)
 {
 	ck_timestamp("2026-11-21T10:11:39Z", "2026-11-21T10:11:39");
 	ck_timestamp("2026-11-21T10:11:39.123456Z", "2026-11-21T10:11:39");
@@ -703,7 +713,7 @@ START_TEST(junit_timestamp_has_no_zone)
 END_TEST
 
 /* xs:token collapses whitespace, so names of only whitespace would be empty ones. */
-START_TEST(junit_blank_names)
+TEST(junit, junit_blank_names)
 {
 	struct report r = { 0 };
 	struct case_result a = { .id = "a", .group = " \t", .status = ST_PASS };
@@ -723,7 +733,7 @@ START_TEST(junit_blank_names)
 }
 END_TEST
 
-START_TEST(junit_empty_run)
+TEST(junit, junit_empty_run)
 {
 	struct report r = { 0 };
 	char *x = render(junit_write, &r);
@@ -762,7 +772,9 @@ static void ck_keys(const json_t *obj, const char *const *keys, size_t n)
 	}
 }
 
-START_TEST(json_whole_report)
+TCASE(json);
+
+TEST(json, json_whole_report)
 {
 	static const char *const top_keys[] = {
 		"format", "tool", "kernel", "hostname", "started", "duration_s", "interrupted",
@@ -858,7 +870,7 @@ START_TEST(json_whole_report)
 }
 END_TEST
 
-START_TEST(json_empty_run)
+TEST(json, json_empty_run)
 {
 	struct report r = { 0 };
 	char *text = render(json_write, &r);
@@ -919,7 +931,7 @@ static int failing_writer(FILE *f, const struct report *r)
 		free(l_);                               \
 	} while (0)
 
-START_TEST(write_file_is_atomic)
+TEST(files, write_file_is_atomic)
 {
 	char dir[] = "/tmp/test_writers.XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -972,7 +984,7 @@ START_TEST(write_file_is_atomic)
 }
 END_TEST
 
-START_TEST(write_file_fails_cleanly)
+TEST(files, write_file_fails_cleanly)
 {
 	char err[256] = "";
 	struct report r;
@@ -1015,52 +1027,4 @@ START_TEST(write_file_fails_cleanly)
 }
 END_TEST
 
-static Suite *writers_suite(void)
-{
-	Suite *s = suite_create("writers");
-	TCase *esc = tcase_create("escape");
-	tcase_add_test(esc, utf8_decoding);
-	tcase_add_test(esc, xml_escaping);
-	tcase_add_test(esc, json_escaping);
-	tcase_add_test(esc, yaml_scalars);
-	tcase_add_test(esc, tap_text_escaping);
-	tcase_add_test(esc, fixed3_numbers);
-	suite_add_tcase(s, esc);
-
-	TCase *model = tcase_create("model");
-	tcase_add_test(model, status_names);
-	tcase_add_test(model, add_makes_deep_copy);
-	tcase_add_test(model, summary_counts);
-	suite_add_tcase(s, model);
-
-	TCase *tap = tcase_create("tap");
-	tcase_add_test(tap, tap_whole_report);
-	tcase_add_test(tap, tap_streaming_and_plan);
-	tcase_add_test(tap, tap_empty_run);
-	tcase_add_test(tap, tap_bare_lines);
-	suite_add_tcase(s, tap);
-
-	TCase *junit = tcase_create("junit");
-	tcase_add_test(junit, junit_whole_report);
-	tcase_add_test(junit, junit_timestamp_has_no_zone);
-	tcase_add_test(junit, junit_blank_names);
-	tcase_add_test(junit, junit_empty_run);
-	suite_add_tcase(s, junit);
-
-	TCase *json = tcase_create("json");
-	tcase_add_test(json, json_whole_report);
-	tcase_add_test(json, json_empty_run);
-	suite_add_tcase(s, json);
-
-	TCase *files = tcase_create("files");
-	tcase_add_test(files, writers_report_io_errors);
-	tcase_add_test(files, write_file_is_atomic);
-	tcase_add_test(files, write_file_fails_cleanly);
-	suite_add_tcase(s, files);
-	return s;
-}
-
-int main(void)
-{
-	RUN_SUITE(writers_suite());
-}
+UNIT_MAIN("writers")
