@@ -576,7 +576,12 @@ static int open_streams(struct run_state *st, size_t total)
 	}
 	if (jsonl_stdout)
 		return 0;
-	if (isatty(STDOUT_FILENO)) {
+	/* A report written to stdout at the end would land in the middle of the view. */
+	struct report_out out[MAX_REPORTS];
+	size_t n = report_outs(o, out), on_stdout = 0;
+	for (size_t i = 0; i < n; i++)
+		on_stdout |= outfile_same(out[i].path, "-");
+	if (isatty(STDOUT_FILENO) && !on_stdout) {
 		struct term_opts to = { .verbosity = o->verbosity, .color = use_color(o->color) };
 		st->view = term_open(stdout, total, &to);
 	} else if (!o->tap) {

@@ -9,8 +9,9 @@ static void usage(FILE *f)
 {
 	fputs("usage: sockreuse COMMAND [OPTIONS]\n"
 	      "\n"
-	      "  run       run the cases, write TAP (stdout or --tap), JUnit (--junit), JSON (--json)\n"
-	      "  list      list case ids and titles\n"
+	      "  run       run the cases: a live view on a terminal, else TAP on stdout; reports with\n"
+	      "            --tap, --junit, --json, events with --jsonl\n"
+	      "  list      list case ids and titles (--json: with params, file and line)\n"
 	      "  describe  show one case as documentation: scenario, expected outcome, why\n"
 	      "  compare   compare JSON reports from different kernels\n"
 	      "  doc       print the behaviour reference (docs/BEHAVIOUR.md) from cases and baselines\n"

@@ -200,3 +200,13 @@ def test_make_run_shows_the_view_and_writes_tap(binary, tmp_path):
     assert all(c["id"].startswith("0301/family=inet/") for c in doc["cases"])
     assert rc == (0 if doc["summary"]["fail"] + doc["summary"]["error"] == 0 else 1)
     assert any(l.startswith("reports: ") for l in screen)
+
+
+def test_no_view_when_a_report_goes_to_the_terminal(binary, mixed, tmp_path):
+    """--json - on a terminal: the report is all there is, no view in the middle of it."""
+    rc, shown = on_tty([BIN, "run", "--cases", mixed, "--tap", tmp_path / "t.tap", "--json", "-"])
+    assert rc == 1
+    body = shown.replace("\r\n", "\n")
+    doc = json.loads(body[:body.rindex("}") + 1])
+    assert doc["summary"]["total"] == 4
+    assert not PROGRESS.search(shown)
