@@ -132,7 +132,9 @@ def test_maxfail_stops_early_with_complete_reports(binary, failing, tmp_path, op
     assert doc["interrupted"] is True
     assert doc["properties"]["run.maxfail"] == str(n)
     assert doc["properties"]["run.not_run"] == str(42 - n)
-    assert "# interrupted" in tap["comments"]
+    assert f"stopped after {n} failure" in doc["interruption"] and f"(--maxfail {n})" in doc["interruption"]
+    assert re.search(rf"^Bail out! stopped after {n} failures? or errors? \(--maxfail {n}\)",
+                     paths["tap"].read_text(), re.M), "a TAP consumer fails a run that stopped early"
     assert len(paths["jsonl"].read_text().splitlines()) == n
     assert f"(--maxfail {n}); {42 - n} cases not run" in r.stderr
 
