@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof(name), "sockreuse %s", cmd);
 			argv[1] = name;
 			int rc = cmds[i].fn(argc - 1, argv + 1);
-			if (close_stdout(name) < 0 && rc == 0)
+			/* A command that failed has said why; one that succeeded must have been heard. */
+			if (rc == 0 && close_stdout(name) < 0)
 				rc = EXIT_FAILED;
 			return rc;
 		}

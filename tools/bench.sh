@@ -73,6 +73,22 @@ cases=$(grep -c '^\(not \)\?ok ' "$tmp/suite.tap" || true)
 secs=$(awk "BEGIN{print $(ms "$start" "$end") / 1000}")
 printf 'whole suite, -j 2: %.2f s, %s cases, %.0f cases per second (%s)\n' "$secs" "$cases" \
 	"$(awk "BEGIN{print $cases / $secs}")" "$(tail -1 "$tmp/summary")"
+# compare lines runs up by a hash index of ids and groups: a report of 100,000 cases in as many
+# groups costs about what one with a dozen groups does (it used to scan every row per group).
+for g in 1 100000; do
+	awk -v g="$g" -v rel="$g" 'BEGIN {
+		printf "{\"format\":\"sockreuse-report/1\",\"kernel\":{\"release\":\"6.%s\"},\"cases\":[", rel
+		for (i = 0; i < 100000; i++)
+			printf "%s{\"id\":\"%04d/n=%d\",\"group\":\"g%d\",\"status\":\"pass\",\"observed\":\"ok\"}", \
+				i ? "," : "", i % 10000, i, i % g
+		print "]}" }' > "$tmp/cmp-$g.json"
+	start=$(date +%s%N)
+	./sockreuse compare "$tmp/cmp-$g.json" "$tmp/cmp-$g.json" --format md >/dev/null || true
+	cmp_ms=$(ms "$start" "$(date +%s%N)")
+	eval "cmp_$g=\$cmp_ms"
+done
+printf 'compare, 100000 cases: %.0f ms in 1 group, %.0f ms in 100000 groups (ratio %.2f, target <= 2)\n' \
+	"$cmp_1" "$cmp_100000" "$(awk "BEGIN{print $cmp_100000 / $cmp_1}")"
 printf 'settling: idle level %s live namespaces (+%s), waited %.1f s in all, %s settle(s) ran out; bench %.0f s\n' \
 	"$idle" "$SLACK" "$(awk "BEGIN{print $settle_waited / 10}")" "$settle_missed" \
 	"$(awk "BEGIN{print $(ms "$bench_start" "$(date +%s%N)") / 1000}")"

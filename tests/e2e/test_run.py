@@ -249,6 +249,10 @@ def test_exit_4_when_everything_is_skipped(binary, cases_dir, reports, write):
     assert c["params"]["sysctl.net.ipv4.no_such_sysctl"] == "1"
     assert tap["tests"][0]["directive"] == "SKIP" and "no_such_sysctl" in tap["tests"][0]["reason"]
     assert prove(reports["tap"]).returncode == 0, "skips are not failures for prove"
+    # JUnit: <skipped> carries its reason as text, which CI pages show.
+    root, _ = load_junit(reports["junit"])
+    sk = next(root.iter("skipped"))
+    assert sk.text == c["detail"] == sk.get("message")
 
 
 def test_skips_next_to_passes_exit_0(binary, cases_dir, reports, write):
