@@ -137,16 +137,26 @@ static int get_kv(const struct reader *rd, const json_t *obj, const char *key, c
 	return 0;
 }
 
-/* What the schema allows as an expected outcome: "ok", "any", an errno name, or "" when nothing
- * was asserted (a case file that did not load). */
+/* What the schema allows as an expected outcome: "ok", "any", an errno name, an errno name at
+ * a step ("EADDRINUSE at listen"), or "" when nothing was asserted (a case file that did not
+ * load). */
 static int valid_expected(const char *s)
 {
 	if (!*s || strcmp(s, "ok") == 0 || strcmp(s, "any") == 0)
 		return 1;
 	if (s[0] != 'E' || !s[1])
 		return 0;
-	for (const char *c = s + 1; *c; c++)
+	const char *c = s + 1;
+	for (; *c && *c != ' '; c++)
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return 0;
+	if (!*c)
+		return 1;
+	/* "EADDRINUSE at listen": the step where the call must fail */
+	if (strncmp(c, " at ", 4) != 0 || !(c[4] >= 'a' && c[4] <= 'z'))
+		return 0;
+	for (c += 5; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
 			return 0;
 	return 1;
 }

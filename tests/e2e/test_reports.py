@@ -173,6 +173,7 @@ BAD = {
     "empty id": (lambda d: set_case(d, "id", ""), r'"id" is empty'),
     "blank id": (lambda d: set_case(d, "id", " 0901"), r"white space"),
     "bad expected": (lambda d: set_case(d, "expected", "banana"), r'"expected" is "banana"'),
+    "bad expected step": (lambda d: set_case(d, "expected", "EADDRINUSE at Listen!"), r'"expected" is "EADDRINUSE at'),
     "bad started": (lambda d: d.update(started="yesterday") or d, r'"started" is "yesterday"'),
     "negative number": (lambda d: set_case(d, "number", -1), r'"number" is -1'),
     "negative duration": (lambda d: set_case(d, "duration_ms", -5), r'"duration_ms" is -5'),
