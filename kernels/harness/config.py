@@ -24,7 +24,7 @@ class Config:
     filters: list = dataclasses.field(default_factory=list)
     known: str = ""                 # known-issues file given to every run ("" for none)
     known_dir: str = os.path.join(ROOT, "known")   # else known/<kernel release>.txt, when there is one
-    timeout: float = 900.0          # one kernel, boot included (TCG on a loaded machine is slow)
+    timeout: float = 1800.0         # one kernel, boot included (TCG on a loaded machine is slow)
     qemu: str = "qemu-system-x86_64"
     accel: str = "tcg"              # kvm only where it is proven to work
     cpu: str = "max"

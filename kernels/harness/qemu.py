@@ -136,8 +136,9 @@ def boot(cfg, children, pkg, tree, label=None):
             done = run_timed(children, qemu_command(cfg, vmlinuz, initrd, console, serial), cfg.timeout, qf, qf)
         if done.timed_out:
             raise Failure("boot timeout after %g s; console tail:\n%s" % (cfg.timeout, tail(console)))
-        if done.exit_code != 0 and not os.path.exists(console):
-            raise Failure("qemu failed (exit %d): %s" % (done.exit_code, read(qout).decode("utf-8", "replace").strip()))
+        qemu_said = read(qout).decode("utf-8", "replace").strip()
+        if done.exit_code != 0 and (not os.path.exists(console) or not os.path.getsize(console)):
+            raise Failure("qemu failed (exit %d): %s" % (done.exit_code, qemu_said or "no output"))
         data, err = None, None
         for src in (serial, console):
             try:
