@@ -201,3 +201,19 @@ def test_timeline_names_the_two_releases_and_the_changelog(tmp_path):
 def test_bad_kernel_argument_is_a_usage_error(tmp_path):
     r = run_kernels(tmp_path, stand_in(tmp_path, "exit 0"), "6.1;rm")
     assert r.returncode == 2 and "bad KERNEL" in r.stdout
+
+
+def test_all_is_host_and_every_package_apt_serves():
+    """--all plans the host and every linux-image-*-cloud-amd64-unsigned with a candidate,
+    oldest first (read from this machine's apt lists through python3-apt)."""
+    served = fetch.from_apt()
+    if not served:
+        pytest.skip("apt lists no linux-image-*-cloud-amd64-unsigned here (apt-get update)")
+    jobs = cli.plan(Config(apt_update=False), [], True)
+    assert jobs[0].label == "host" and jobs[0].pkg is None
+    assert sorted(j.pkg.name for j in jobs[1:]) == sorted(p.name for p in served)
+    ups = [j.pkg.upstream for j in jobs[1:]]
+    assert all(fetch.version_compare(a, b) <= 0 for a, b in zip(ups, ups[1:])), ups
+    # a range picks the releases between its ends, whatever apt serves today
+    some = cli.plan(Config(apt_update=False), ["6.1.0..6.1.999"], False)
+    assert some and all(j.pkg.flavour == "6.1" for j in some)
