@@ -29,7 +29,12 @@ static int bound_address(struct exec_ctx *x, const struct sock_slot *s, struct s
 		}
 		return 0;
 	}
-	/* A socket without a file is read from sock_diag: its source address and port. */
+	/* A socket without a file: the address it had, or sock_diag's source address. */
+	if (s->local.ss_family == s->family && s->lport) {
+		*ss = s->local;
+		*len = s->family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		return 0;
+	}
 	char word[64];
 	struct diag_sock d[16];
 	int back = x->host, n;
