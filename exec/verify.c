@@ -98,12 +98,30 @@ static enum step_rc check(struct exec_ctx *x, const struct sock_slot *s, const c
 	return STEP_OK;
 }
 
+struct holder_wait {
+	struct exec_ctx *x;
+	const struct sock_slot *s;
+};
+
+static bool holder_reached(void *arg)
+{
+	struct holder_wait *w = arg;
+	return slot_state(w->x, w->s) == w->s->want && slot_holder(w->x, w->s) == w->s->want_holder;
+}
+
 enum step_rc slot_declare(struct exec_ctx *x, struct sock_slot *s, int state, enum holder h, const char *by)
 {
 	s->declared = true;
 	s->want = state;
 	s->want_holder = h;
 	snprintf(s->declared_by, sizeof(s->declared_by), "%s", by);
+	/* The kernel may swap an orphan for its timewait socket a moment after the state is
+	 * reached (an ACK handled while the closing process still held the socket arms a
+	 * timer instead): the kind is waited for as a state is, then checked. */
+	if (h != HOLDER_ANY) {
+		struct holder_wait w = { x, s };
+		poll_until(state_deadline(x), holder_reached, &w);
+	}
 	return check(x, s, by);
 }
 
