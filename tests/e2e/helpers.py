@@ -16,7 +16,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = REPO / "sockreuse"
 CASES = REPO / "cases"
 SCHEMA = REPO / "reports" / "schema.json"
-XSD = REPO / "tests" / "junit.xsd"
 # The schemas CI servers validate JUnit with (tests/xsd/README): the Ant one and Jenkins xunit's.
 ANT_XSD = REPO / "tests" / "xsd" / "JUnit.xsd"
 JENKINS_XSD = REPO / "tests" / "xsd" / "junit-10.xsd"

@@ -433,9 +433,12 @@ def test_junit_shape(pair):
             assert failure is None, id
     msg = cases["0103/kind=regression"].find("failure").get("message")
     assert msg == f"regression: ok (pass) on {OLD} -> EADDRINUSE (fail) on {NEW}"
-    assert int(root.get("tests")) == 7 and int(root.get("failures")) == 5
-    for suite in root.iter("testsuite"):
-        for attr in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp", "hostname"):
+    assert dict(root.attrib) == {}, "the Ant schema allows no attribute on <testsuites>"
+    suites = list(root.iter("testsuite"))
+    assert sum(int(s.get("tests")) for s in suites) == 7 and sum(int(s.get("failures")) for s in suites) == 5
+    assert [s.get("id") for s in suites] == [str(i) for i in range(len(suites))]
+    for suite in suites:
+        for attr in ("name", "package", "tests", "failures", "errors", "skipped", "time", "timestamp", "hostname"):
             assert suite.get(attr), attr
         assert suite.get("timestamp") == "2026-11-22T08:00:00"
         props = {p.get("name"): p.get("value") for p in suite.iter("property")}
@@ -446,11 +449,10 @@ def test_junit_shape(pair):
     assert "0104/kind=fix: fix:" in fix_suite.find("system-out").text
 
 
-def test_junit_validates_against_schema(pair, same_pair, tmp_path):
-    xsd = REPO / "tests" / "junit.xsd"
-    if not xsd.exists():
-        pytest.skip("tests/junit.xsd not present")
-    schema = etree.XMLSchema(etree.parse(str(xsd)))
+@pytest.mark.parametrize("xsd", ["xsd/JUnit.xsd", "xsd/junit-10.xsd"])
+def test_junit_validates_against_schema(pair, same_pair, tmp_path, xsd):
+    """The Ant schema and Jenkins xunit's (tests/xsd/README)."""
+    schema = etree.XMLSchema(etree.parse(str(REPO / "tests" / xsd)))
     skipped = write(tmp_path / "s.json", report(OLD, [case("0001/s", observed="", status="skip")]))
     for args in (pair, (*pair, "--only-changes"), same_pair, (*same_pair, "--only-changes"),
                  (skipped, skipped)):

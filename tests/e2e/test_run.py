@@ -1,5 +1,5 @@
 """End-to-end tests of `sockreuse run`: the three reports (TAP read by prove, JUnit valid against
-tests/junit.xsd, JSON valid against reports/schema.json) and how they agree, the statuses and
+tests/xsd (Ant and Jenkins xunit), JSON valid against reports/schema.json) and how they agree, the statuses and
 the exit code they lead to, --filter/--exclude and --repeat.
 
 Real cases run on a small subset; scenarios about statuses use case files written here, so
