@@ -1,6 +1,7 @@
 /* The comparison model: lines up the cases of several runs by id and classifies what changed.
  * The rules and their precedence are documented in compare.h. */
 #include "reports/compare.h"
+#include "reports/escape.h"
 #include "lib/kversion.h"
 #include "lib/util.h"
 #include "lib/strindex.h"
@@ -396,3 +397,38 @@ const struct run_field compare_run_fields[] = {
 	{ "tool version", f_tool },      { "started", f_started },        { "hostname", f_host },
 	{ "report", f_source },          { NULL, NULL },
 };
+
+void compare_put_xml(FILE *f, const char *s)
+{
+	struct buf b = { 0 };
+	esc_xml(&b, s, XML_ATTR);
+	if (b.len)
+		fwrite(b.s, 1, b.len, f);
+	buf_free(&b);
+}
+
+const char *compare_run_label(const struct compare_run *r)
+{
+	return r->label;
+}
+
+void compare_put_cells(FILE *f, const struct comparison *cmp, const struct table_style *st,
+		       const char *(*value)(const struct compare_run *r))
+{
+	for (size_t i = 0; i < cmp->nruns; i++) {
+		fputs(st->cell_open, f);
+		st->put(f, value(&cmp->runs[i]));
+		fputs(st->cell_close, f);
+	}
+}
+
+void compare_put_run_fields(FILE *f, const struct comparison *cmp, const struct table_style *st)
+{
+	for (const struct run_field *rf = compare_run_fields; rf->name; rf++) {
+		fputs(st->row_open, f);
+		fputs(rf->name, f);
+		fputs(st->head_close, f);
+		compare_put_cells(f, cmp, st, rf->value);
+		fputs(st->row_close, f);
+	}
+}

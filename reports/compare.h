@@ -63,6 +63,7 @@ struct run_field {
 /* Ends with an entry whose name is NULL. */
 extern const struct run_field compare_run_fields[];
 
+
 struct compare_run {
 	const struct report *report;
 	const char *source;     /* the file it was read from, or "" */
@@ -131,6 +132,25 @@ char *compare_cell_text(const struct compare_cell *cell);
  * "regression: ok (pass) on 6.1.0-27-amd64 -> EADDRINUSE (fail) on 6.12.12-amd64";
  * "same" for an unchanged row. */
 char *compare_describe(const struct comparison *cmp, const struct compare_row *row);
+
+/* Writes s escaped for XML. Attribute rules serve element content too (quotes and whitespace
+ * controls become references either way), so one helper covers both. */
+void compare_put_xml(FILE *f, const char *s);
+
+/* How a writer spells a row of a table with one cell per run. */
+struct table_style {
+	const char *row_open, *head_close;	/* around the row's name */
+	const char *cell_open, *cell_close;	/* around each run's value */
+	const char *row_close;
+	void (*put)(FILE *f, const char *s);	/* writes a value escaped */
+};
+/* One cell per run, value(run) in each. */
+void compare_put_cells(FILE *f, const struct comparison *cmp, const struct table_style *st,
+		       const char *(*value)(const struct compare_run *r));
+/* A row per field of compare_run_fields. */
+void compare_put_run_fields(FILE *f, const struct comparison *cmp, const struct table_style *st);
+/* The run's label (a value for compare_put_cells). */
+const char *compare_run_label(const struct compare_run *r);
 
 /* Output formats. Each writes the whole comparison to f: the identity of each run and its status
  * counts, a count per class, then the cases (only the changed ones when only_changes is set).

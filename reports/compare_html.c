@@ -9,7 +9,6 @@
  * nothing is cut off at 1400 px or on a phone; long ids break after each '/'. The markup is
  * also well-formed XML (every element closed, attributes quoted, text escaped). */
 #include "reports/compare.h"
-#include "reports/escape.h"
 #include "lib/util.h"
 
 #include <stdlib.h>
@@ -42,16 +41,6 @@ static const char style[] =
 	".absent{color:#999;font-style:italic}\n"
 	"@media (max-width:700px){body{margin:.4em;font-size:13px}td.case{min-width:10em}}\n";
 
-/* Text escaped for XML. Attribute rules serve element content too (quotes and whitespace
- * controls become references either way), so one helper covers both. */
-static void esc(FILE *f, const char *s)
-{
-	struct buf b = { 0 };
-	esc_xml(&b, s, XML_ATTR);
-	if (b.len)
-		fwrite(b.s, 1, b.len, f);
-	buf_free(&b);
-}
 
 /* An id with a break opportunity after each '/', so that it wraps on a narrow screen. */
 static void esc_id(FILE *f, const char *id)
@@ -59,7 +48,7 @@ static void esc_id(FILE *f, const char *id)
 	for (const char *p = compare_str(id); *p;) {
 		size_t n = strcspn(p, "/");
 		char *part = xstrndup(p, n + (p[n] == '/'));
-		esc(f, part);
+		compare_put_xml(f, part);
 		free(part);
 		p += n;
 		if (*p == '/') {
@@ -74,7 +63,7 @@ static void esc_id(FILE *f, const char *id)
 static void anchor_case(FILE *f, const char *id)
 {
 	fputs("c-", f);
-	esc(f, id);
+	compare_put_xml(f, id);
 }
 
 static void anchor_family(FILE *f, size_t g)
@@ -87,13 +76,25 @@ static const char *group_name(const struct comparison *cmp, size_t g)
 	return *cmp->groups[g] ? cmp->groups[g] : "(no group)";
 }
 
-static void group_counts(const struct comparison *cmp, size_t g, size_t *total, size_t *changed)
+/* How many cases of family g are unchanged; *total is how many it has. */
+static size_t group_unchanged(const struct comparison *cmp, size_t g, size_t *total)
 {
-	*total = *changed = 0;
-	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
-		(*total)++;
-		*changed += cmp->rows[cmp->members[k]].label != CHANGE_SAME;
-	}
+	size_t same = 0;
+
+	*total = cmp->group_start[g + 1] - cmp->group_start[g];
+	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++)
+		same += cmp->rows[cmp->members[k]].label == CHANGE_SAME;
+	return same;
+}
+
+/* An element that names family g: open, the anchor, then middle and the family's name. */
+static void family_tag(FILE *f, const struct comparison *cmp, size_t g, const char *open,
+		       const char *middle)
+{
+	fputs(open, f);
+	anchor_family(f, g);
+	fputs(middle, f);
+	compare_put_xml(f, group_name(cmp, g));
 }
 
 static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
@@ -103,15 +104,11 @@ static void write_index(FILE *f, const struct comparison *cmp, int only_changes)
 	if (!only_changes) {
 		fprintf(f, "<a href=\"#unchanged\">unchanged (%zu)</a> ", cmp->count[CHANGE_SAME]);
 		for (size_t g = 0; g < cmp->ngroups; g++) {
-			size_t total, changed;
-			group_counts(cmp, g, &total, &changed);
-			if (total == changed)
-				continue;
-			fputs("<a href=\"#", f);
-			anchor_family(f, g);
-			fputs("\">", f);
-			esc(f, group_name(cmp, g));
-			fprintf(f, " (%zu)</a> ", total - changed);
+			size_t total, same = group_unchanged(cmp, g, &total);
+			if (same) {
+				family_tag(f, cmp, g, "<a href=\"#", "\">");
+				fprintf(f, " (%zu)</a> ", same);
+			}
 		}
 	}
 	fputs("</nav>\n", f);
@@ -125,23 +122,16 @@ static void write_summary(FILE *f, const struct comparison *cmp)
 		const char *name = change_class_name((enum change_class)c);
 		fprintf(f, "<tr><td class=\"chg-%s\">%s</td><td class=\"num\">%zu</td><td>", name, name,
 			cmp->count[c]);
-		esc(f, change_class_meaning((enum change_class)c));
+		compare_put_xml(f, change_class_meaning((enum change_class)c));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</tbody>\n</table></div>\n", f);
 }
 
-static void run_field(FILE *f, const struct comparison *cmp, const char *name,
-		      const char *(*value)(const struct compare_run *))
-{
-	fprintf(f, "<tr><th>%s</th>", name);
-	for (size_t i = 0; i < cmp->nruns; i++) {
-		fputs("<td>", f);
-		esc(f, value(&cmp->runs[i]));
-		fputs("</td>", f);
-	}
-	fputs("</tr>\n", f);
-}
+static const struct table_style html_table = {
+	.row_open = "<tr><th>", .head_close = "</th>", .cell_open = "<td>", .cell_close = "</td>",
+	.row_close = "</tr>\n", .put = compare_put_xml,
+};
 
 static void write_runs(FILE *f, const struct comparison *cmp)
 {
@@ -150,8 +140,7 @@ static void write_runs(FILE *f, const struct comparison *cmp)
 	for (size_t i = 0; i < cmp->nruns; i++)
 		fprintf(f, "<th>%zu</th>", i + 1);
 	fputs("</tr></thead>\n<tbody>\n", f);
-	for (const struct run_field *rf = compare_run_fields; rf->name; rf++)
-		run_field(f, cmp, rf->name, rf->value);
+	compare_put_run_fields(f, cmp, &html_table);
 	fputs("<tr><th>pass / fail / skip / error / xfail / xpass</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		const struct summary *s = &cmp->runs[i].summary;
@@ -176,13 +165,13 @@ static void write_case_cell(FILE *f, const struct comparison *cmp, const struct 
 	fputs("</a>", f);
 	if (c->title && *c->title) {
 		fputs("<span class=\"why\">", f);
-		esc(f, c->title);
+		compare_put_xml(f, c->title);
 		fputs("</span>", f);
 	}
 	if (row->label != CHANGE_SAME) {
 		char *what = compare_describe(cmp, row);
 		fputs("<span class=\"why\">", f);
-		esc(f, what);
+		compare_put_xml(f, what);
 		fputs("</span>", f);
 		free(what);
 	}
@@ -195,32 +184,32 @@ static void write_cell_title(FILE *f, const struct comparison *cmp, size_t j,
 {
 	const struct case_result *c = cell->result;
 
-	esc(f, cmp->runs[j].label);
+	compare_put_xml(f, cmp->runs[j].label);
 	if (!c) {
 		fputs(": not in this run", f);
 	} else {
 		fputs(": expected ", f);
-		esc(f, *compare_str(c->expected) ? c->expected : "(not in this report)");
+		compare_put_xml(f, *compare_str(c->expected) ? c->expected : "(not in this report)");
 		fputs(", observed ", f);
-		esc(f, *compare_str(c->observed) ? c->observed : "(not reached)");
+		compare_put_xml(f, *compare_str(c->observed) ? c->observed : "(not reached)");
 		if (c->detail && *c->detail) {
 			fputs("&#10;", f);
-			esc(f, c->detail);
+			compare_put_xml(f, c->detail);
 		}
 		if (c->known && *c->known) {
 			fputs("&#10;known issue: ", f);
-			esc(f, c->known);
+			compare_put_xml(f, c->known);
 		}
 		for (size_t i = 0; i < c->facts.n; i++) {
 			fputs(i ? " " : "&#10;", f);
-			esc(f, c->facts.v[i].key);
+			compare_put_xml(f, c->facts.v[i].key);
 			fputc('=', f);
-			esc(f, c->facts.v[i].val);
+			compare_put_xml(f, c->facts.v[i].val);
 		}
 	}
 	if (cell->label != CHANGE_SAME) {
 		fprintf(f, "&#10;%s against ", change_class_name(cell->label));
-		esc(f, cmp->runs[cell->ref].label);
+		compare_put_xml(f, cmp->runs[cell->ref].label);
 	}
 }
 
@@ -240,17 +229,17 @@ static void write_why(FILE *f, const struct case_result *c, const struct case_re
 		return;
 	if (same_rule(c, prev)) {
 		fputs("<span class=\"why\">expects ", f);
-		esc(f, c->expected);
+		compare_put_xml(f, c->expected);
 		fputs(": the same rule as on the left</span>", f);
 		return;
 	}
 	fputs("<span class=\"why\">", f);
 	if (*compare_str(c->expected)) {
 		fputs("expects ", f);
-		esc(f, c->expected);
+		compare_put_xml(f, c->expected);
 		fputs(*compare_str(c->rationale) ? ": " : "", f);
 	}
-	esc(f, compare_str(c->rationale));
+	compare_put_xml(f, compare_str(c->rationale));
 	fputs("</span>", f);
 }
 
@@ -265,7 +254,7 @@ static void write_cell(FILE *f, const struct comparison *cmp, size_t j,
 	fputs("\" title=\"", f);
 	write_cell_title(f, cmp, j, cell);
 	fputs("\"><span class=\"out\">", f);
-	esc(f, compare_outcome(cell));
+	compare_put_xml(f, compare_outcome(cell));
 	fputs("</span>", f);
 	if (cell->result && cell->result->status != ST_SKIP)
 		fprintf(f, "<span class=\"st st-%s\">%s</span>", compare_status(cell), compare_status(cell));
@@ -287,7 +276,7 @@ static void write_changed_row(FILE *f, const struct comparison *cmp, const struc
 	for (size_t j = 0; j < cmp->nruns; j++)
 		write_cell(f, cmp, j, &row->cells[j], j ? &row->cells[j - 1] : NULL, 1);
 	fputs("<td class=\"params\">", f);
-	esc(f, params);
+	compare_put_xml(f, params);
 	fputs("</td></tr>\n", f);
 	free(params);
 }
@@ -309,9 +298,9 @@ static void write_changed(FILE *f, const struct comparison *cmp)
 	      "<th>change</th>", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		fputs("<th title=\"", f);
-		esc(f, cmp->runs[i].report->info.kernel_version);
+		compare_put_xml(f, cmp->runs[i].report->info.kernel_version);
 		fputs("\">", f);
-		esc(f, cmp->runs[i].label);
+		compare_put_xml(f, cmp->runs[i].label);
 		fputs("</th>", f);
 	}
 	fputs("<th>params</th></tr></thead>\n<tbody>\n", f);
@@ -331,7 +320,7 @@ static void write_same_row(FILE *f, const struct comparison *cmp, const struct c
 	write_case_cell(f, cmp, row);
 	write_cell(f, cmp, 0, &row->cells[0], NULL, 1);
 	fputs("<td class=\"params\">", f);
-	esc(f, params);
+	compare_put_xml(f, params);
 	fputs("</td></tr>\n", f);
 	free(params);
 }
@@ -346,15 +335,11 @@ static void write_unchanged(FILE *f, const struct comparison *cmp)
 	fprintf(f, "<p>The same outcome and status in all %zu runs, folded per family.</p>\n",
 		cmp->nruns);
 	for (size_t g = 0; g < cmp->ngroups; g++) {
-		size_t total, changed;
-		group_counts(cmp, g, &total, &changed);
-		if (total == changed)
+		size_t total, same = group_unchanged(cmp, g, &total);
+		if (!same)
 			continue;
-		fputs("<details class=\"family\" id=\"", f);
-		anchor_family(f, g);
-		fputs("\"><summary>", f);
-		esc(f, group_name(cmp, g));
-		fprintf(f, " \xe2\x80\x94 %zu unchanged of %zu</summary>\n", total - changed, total);
+		family_tag(f, cmp, g, "<details class=\"family\" id=\"", "\"><summary>");
+		fprintf(f, " \xe2\x80\x94 %zu unchanged of %zu</summary>\n", same, total);
 		fputs("<div class=\"scroll\"><table class=\"matrix same\">\n<thead><tr><th>case</th>"
 		      "<th>outcome in every run</th><th>params</th></tr></thead>\n<tbody>\n", f);
 		for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++) {
@@ -373,7 +358,7 @@ int compare_write_html(FILE *f, const struct comparison *cmp, int only_changes)
 	      "<title>sockreuse compare: ", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		fputs(i ? " / " : "", f);
-		esc(f, cmp->runs[i].label);
+		compare_put_xml(f, cmp->runs[i].label);
 	}
 	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>sockreuse compare</h1>\n",
 		style);

@@ -12,17 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Text escaped for XML. Attribute rules serve element content too (quotes and whitespace
- * controls become references either way), so one helper covers both. */
-static void esc(FILE *f, const char *s)
-{
-	struct buf b = { 0 };
-	esc_xml(&b, s, XML_ATTR);
-	if (b.len)
-		fwrite(b.s, 1, b.len, f);
-	buf_free(&b);
-}
-
 static int is_failure(const struct compare_row *row)
 {
 	return row->label == CHANGE_REGRESSION || row->label == CHANGE_BEHAVIOUR ||
@@ -95,7 +84,7 @@ static const char *token_or(const char *s, const char *fallback)
 static void property(FILE *f, size_t run, const char *name, const char *value)
 {
 	fprintf(f, "      <property name=\"run.%zu.%s\" value=\"", run, name);
-	esc(f, value);
+	compare_put_xml(f, value);
 	fputs("\"/>\n", f);
 }
 
@@ -129,13 +118,13 @@ static void write_outcomes(FILE *f, const struct comparison *cmp, const struct c
 	for (size_t j = 0; j < cmp->nruns; j++) {
 		const struct compare_cell *cell = &row->cells[j];
 		char *text = compare_cell_text(cell);
-		esc(f, cmp->runs[j].label);
+		compare_put_xml(f, cmp->runs[j].label);
 		fputs(": ", f);
-		esc(f, text);
+		compare_put_xml(f, text);
 		free(text);
 		if (cell->result && *compare_str(cell->result->expected)) {
 			fputs(", expected ", f);
-			esc(f, cell->result->expected);
+			compare_put_xml(f, cell->result->expected);
 		}
 		if (cell->label != CHANGE_SAME)
 			fprintf(f, " [%s]", change_class_name(cell->label));
@@ -147,15 +136,15 @@ static void write_testcase(FILE *f, const struct comparison *cmp, const struct c
 			   const char *group)
 {
 	fputs("    <testcase name=\"", f);
-	esc(f, row->id);
+	compare_put_xml(f, row->id);
 	fputs("\" classname=\"sockreuse.compare.", f);
-	esc(f, group);
+	compare_put_xml(f, group);
 	fputc('"', f);
 	put_seconds(f, "time", row_seconds(cmp, row));
 	if (is_failure(row)) {
 		char *what = compare_describe(cmp, row);
 		fputs(">\n      <failure message=\"", f);
-		esc(f, what);
+		compare_put_xml(f, what);
 		fprintf(f, "\" type=\"%s\">", change_class_name(row->label));
 		write_outcomes(f, cmp, row);
 		fputs("</failure>\n    </testcase>\n", f);
@@ -179,9 +168,9 @@ static void write_fixes(FILE *f, const struct comparison *cmp, size_t g)
 			continue;
 		char *what = compare_describe(cmp, row);
 		fputs(nfixes++ ? "" : "    <system-out>", f);
-		esc(f, row->id);
+		compare_put_xml(f, row->id);
 		fputs(": ", f);
-		esc(f, what);
+		compare_put_xml(f, what);
 		fputs("&#10;", f);
 		free(what);
 	}
@@ -208,15 +197,15 @@ static void write_suite(FILE *f, const struct comparison *cmp, size_t g, int onl
 		return;
 	/* package and id: the Ant schema wants both on every suite of a <testsuites>. */
 	fputs("  <testsuite name=\"sockreuse.compare.", f);
-	esc(f, group);
+	compare_put_xml(f, group);
 	fputs("\" package=\"sockreuse.compare.", f);
-	esc(f, group);
+	compare_put_xml(f, group);
 	fprintf(f, "\" id=\"%zu\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\"", (*next_id)++,
 		tests, failures, skipped);
 	put_seconds(f, "time", seconds);
 	fprintf(f, " timestamp=\"%s\" hostname=\"", stamp);
-	esc(f, token_or(cmp->nruns ? cmp->runs[cmp->nruns - 1].report->info.hostname : NULL,
-			"unknown"));
+	compare_put_xml(f, token_or(cmp->nruns ? cmp->runs[cmp->nruns - 1].report->info.hostname : NULL,
+				    "unknown"));
 	fputs("\">\n", f);
 	write_properties(f, cmp);
 	for (size_t k = cmp->group_start[g]; k < cmp->group_start[g + 1]; k++)

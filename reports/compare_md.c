@@ -21,34 +21,34 @@ static void md_put(FILE *f, const char *s)
 	}
 }
 
-/* One row of the runs table: a name, then one value per run. */
-static void run_field(FILE *f, const struct comparison *cmp, const char *name,
-		      const char *(*value)(const struct compare_run *))
+static const struct table_style md_table = {
+	.row_open = "| ", .head_close = " |", .cell_open = " ", .cell_close = " |", .row_close = "\n",
+	.put = md_put,
+};
+
+/* A table's head: the cells before the runs, a label per run, the cells after, then the rule
+ * under every cell (each '|' but the row's first closes one). */
+static void write_head(FILE *f, const struct comparison *cmp, const char *before, const char *after)
 {
-	fprintf(f, "| %s |", name);
-	for (size_t i = 0; i < cmp->nruns; i++) {
-		fputc(' ', f);
-		md_put(f, value(&cmp->runs[i]));
-		fputs(" |", f);
-	}
+	size_t pipes = cmp->nruns;
+
+	for (const char *p = before; *p; p++)
+		pipes += *p == '|';
+	for (const char *p = after; *p; p++)
+		pipes += *p == '|';
+	fputs(before, f);
+	compare_put_cells(f, cmp, &md_table, compare_run_label);
+	fprintf(f, "%s\n|", after);
+	for (size_t i = 1; i < pipes; i++)
+		fputs(" --- |", f);
 	fputc('\n', f);
 }
 
-
 static void write_runs(FILE *f, const struct comparison *cmp)
 {
-	fputs("## Runs\n\n| |", f);
-	for (size_t i = 0; i < cmp->nruns; i++) {
-		fputc(' ', f);
-		md_put(f, cmp->runs[i].label);
-		fputs(" |", f);
-	}
-	fputs("\n| --- |", f);
-	for (size_t i = 0; i < cmp->nruns; i++)
-		fputs(" --- |", f);
-	fputc('\n', f);
-	for (const struct run_field *rf = compare_run_fields; rf->name; rf++)
-		run_field(f, cmp, rf->name, rf->value);
+	fputs("## Runs\n\n", f);
+	write_head(f, cmp, "| |", "");
+	compare_put_run_fields(f, cmp, &md_table);
 	fputs("| pass / fail / skip / error |", f);
 	for (size_t i = 0; i < cmp->nruns; i++) {
 		const struct summary *s = &cmp->runs[i].summary;
@@ -68,20 +68,6 @@ static void write_counts(FILE *f, const struct comparison *cmp)
 		fprintf(f, "| %s | %zu | %s |\n", change_class_name((enum change_class)c),
 			cmp->count[c], change_class_meaning((enum change_class)c));
 	fputc('\n', f);
-}
-
-static void write_table_head(FILE *f, const struct comparison *cmp)
-{
-	fputs("| case | params |", f);
-	for (size_t i = 0; i < cmp->nruns; i++) {
-		fputc(' ', f);
-		md_put(f, cmp->runs[i].label);
-		fputs(" |", f);
-	}
-	fputs(" change |\n| --- | --- |", f);
-	for (size_t i = 0; i < cmp->nruns; i++)
-		fputs(" --- |", f);
-	fputs(" --- |\n", f);
 }
 
 static void write_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
@@ -121,7 +107,7 @@ static void write_group(FILE *f, const struct comparison *cmp, size_t g, int whi
 			fputs("### ", f);
 			md_put(f, *group ? group : "(no group)");
 			fputs("\n\n", f);
-			write_table_head(f, cmp);
+			write_head(f, cmp, "| case | params |", " change |");
 		}
 		write_row(f, cmp, row);
 	}
