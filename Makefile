@@ -7,18 +7,24 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -DSOCKREUSE_VERSION='"$(VERSION)"'
 DATADIR  := $(PREFIX)/share/sockreuse
-PKGS     := libmnl jansson zlib
-LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson -lz)
+PKGS     := libmnl jansson zlib libbpf
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmnl -ljansson -lz -lbpf)
 # Bind every symbol at start: otherwise each forked case resolves afresh the library
 # functions only children call (unshare, setns, the netlink ones).
 LDFLAGS  += -Wl,-z,now -Wl,-z,relro
 
 BIN      := sockreuse
 # Layers, lowest first: a folder includes only from the folders before it (tools/layers.sh).
-LAYERS   := lib netns parse reports plan exec sched cmd
-LIB_SRC  := $(filter-out cmd/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
+LAYERS   := lib netns observe parse reports plan exec sched cmd
+LIB_SRC  := $(filter-out cmd/main.c %.bpf.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:.c=.o)
-HDRS     := $(foreach d,$(LAYERS),$(wildcard $(d)/*.h))
+# Generated at build time: the running kernel's types (CO-RE relocates against the BTF of
+# whichever kernel loads the program) and the skeleton that embeds the BPF object.
+BPF_GEN  := observe/vmlinux.h observe/sockopts.bpf.o observe/sockopts.skel.h
+HDRS     := $(filter-out $(BPF_GEN),$(foreach d,$(LAYERS),$(wildcard $(d)/*.h)))
+BTF      ?= /sys/kernel/btf/vmlinux
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
@@ -28,7 +34,7 @@ PYTEST   ?= pytest-3
 
 # Debian packages needed to build, run and test (the e2e tests run a terminal under
 # script(1) from bsdutils, which every Debian system has, and build the package).
-DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev zlib1g-dev
+DEB_BUILD := gcc make pkg-config libmnl-dev libjansson-dev zlib1g-dev clang llvm libbpf-dev bpftool
 DEB_TEST  := check libsubunit-dev python3-pytest python3-jsonschema python3-lxml libxml2-utils perl iproute2 \
              python3-yaml chromium
 DEB_QEMU  := qemu-system-x86 busybox-static cpio zstd python3-apt
@@ -56,6 +62,16 @@ cmd/cmd_info.o: CFLAGS += -DSOCKREUSE_DATADIR='"$(DATADIR)"'
 cmd/cmd_info.o: .prefix
 .prefix: FORCE
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+observe/vmlinux.h: $(BTF)
+	$(BPFTOOL) btf dump file $(BTF) format c > $@.tmp && mv $@.tmp $@
+# -g for the BTF that CO-RE needs; llvm-strip -g then drops the DWARF the loader does not.
+observe/sockopts.bpf.o: observe/sockopts.bpf.c observe/sockopts_rec.h observe/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I. -c -o $@ $<
+	llvm-strip -g $@
+observe/sockopts.skel.h: observe/sockopts.bpf.o
+	$(BPFTOOL) gen skeleton $< name sockopts_bpf > $@.tmp && mv $@.tmp $@
+observe/sockopts.o: observe/sockopts.skel.h
 
 # Installs what is missing when root; otherwise prints the command to run.
 deps:
@@ -144,5 +160,5 @@ deb: deps-deb
 	@ls $(DEBDIR)/*.deb
 
 clean:
-	rm -f $(foreach d,$(LAYERS),$(d)/*.o) $(BIN) $(UNIT_BIN) .prefix
+	rm -f $(foreach d,$(LAYERS),$(d)/*.o) $(BIN) $(UNIT_BIN) .prefix $(BPF_GEN)
 	rm -rf $(OUT) build tests/e2e/__pycache__ .pytest_cache

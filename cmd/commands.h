@@ -16,6 +16,7 @@ int cmd_list(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_doc(int argc, char **argv);
 int compare_main(int argc, char **argv);
+int cmd_why(int argc, char **argv);
 
 /* The cases folder: --cases, else the one beside the binary (a build tree), else the
  * installed one. */

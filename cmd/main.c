@@ -15,6 +15,7 @@ static void usage(FILE *f)
 	      "  describe  show one case as documentation: scenario, expected outcome, why\n"
 	      "  compare   compare JSON reports from different kernels\n"
 	      "  doc       print the behaviour reference (docs/BEHAVIOUR.md) from cases and baselines\n"
+	      "  why       explain the bind() or connect() in front of you: this namespace's sockets, replayed\n"
 	      "\n"
 	      "  sockreuse COMMAND --help for a command's options; man sockreuse for the rest.\n"
 	      "Exit status: 0 all passed (skips allowed), 1 a failure or error, 2 usage or input error,\n"
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	}
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{ "run", cmd_run }, { "list", cmd_list }, { "describe", cmd_describe },
-		{ "compare", compare_main }, { "doc", cmd_doc },
+		{ "compare", compare_main }, { "doc", cmd_doc }, { "why", cmd_why },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(cmd, cmds[i].name) == 0) {

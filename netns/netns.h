@@ -117,4 +117,21 @@ int diag_tcp(int family, unsigned short port, unsigned short rport, struct diag_
 int diag_tcp_one(int family, const void *src, unsigned short sport, const void *dst, unsigned short dport,
 		 struct diag_sock *out, char *err, size_t errlen);
 
+/* Every TCP or UDP socket of the current namespace, as sock_diag reports it, in any state.
+ * fn is called for each; a non-zero return stops the walk. Needs no privilege. */
+struct diag_entry {
+	int family, proto;        /* AF_INET / AF_INET6; IPPROTO_TCP / IPPROTO_UDP */
+	int state;                /* TCP_* (UDP: TCP_CLOSE unbound-or-bound, TCP_ESTABLISHED connected) */
+	unsigned short sport, dport;
+	unsigned char src[16], dst[16];
+	int ifindex;              /* SO_BINDTODEVICE, 0 for none */
+	unsigned long long cookie;
+	unsigned int inode, uid;  /* 0 for sockets without a file */
+	int timer;                /* idiag_timer: 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 probe */
+	unsigned int expires_ms;  /* when that timer fires */
+	int v6only;               /* IPV6_V6ONLY of a full IPv6 socket; -1 when not reported */
+};
+typedef int (*diag_entry_fn)(const struct diag_entry *e, void *data);
+int diag_each(int proto, int family, diag_entry_fn fn, void *data, char *err, size_t errlen);
+
 #endif
