@@ -344,6 +344,16 @@ static bool options_unseen(const struct why_selection *sel)
 	return false;
 }
 
+/* How long until the last timewait socket of the selection expires, from its timer. */
+static double tw_left_s(const struct why_selection *sel)
+{
+	long left = 0;
+	for (size_t i = 0; i < sel->n; i++)
+		if (is_tw(sel->v[i]) && sel->v[i]->timer_ms > left)
+			left = sel->v[i]->timer_ms;
+	return (double)left / 1000.0 + 0.5;
+}
+
 static size_t plan_variants(const struct why_call *c, const struct why_host *h, const struct why_selection *sel,
 			    struct why_variant *v, size_t *n_as_is)
 {
@@ -370,13 +380,8 @@ static size_t plan_variants(const struct why_call *c, const struct why_host *h, 
 			}
 		if (!c->reuseaddr)
 			add_variant(v, &n, CHANGE_REUSEADDR, "SO_REUSEADDR on the new socket");
-		if (any_tw) {
-			long left = 0;
-			for (size_t i = 0; i < sel->n; i++)
-				if (is_tw(sel->v[i]) && sel->v[i]->timer_ms > left)
-					left = sel->v[i]->timer_ms;
-			add_variant(v, &n, CHANGE_WAIT, "wait %.0f s for the TIME_WAIT sockets to expire", (double)left / 1000.0 + 0.5);
-		}
+		if (any_tw)
+			add_variant(v, &n, CHANGE_WAIT, "wait %.0f s for the TIME_WAIT sockets to expire", tw_left_s(sel));
 		int stops = 0;
 		for (size_t i = 0; i < sel->n && stops < MAX_STOPS; i++) {
 			int pid = sel->v[i]->pid;
@@ -397,9 +402,9 @@ static size_t plan_variants(const struct why_call *c, const struct why_host *h, 
 		if (c->has_from && !c->no_port)
 			add_variant(v, &n, CHANGE_NO_PORT, "IP_BIND_ADDRESS_NO_PORT before bind()");
 		if (any_tw && h->tw_reuse != 1)
-			add_variant(v, &n, CHANGE_TW_REUSE, "net.ipv4.tcp_tw_reuse=1");
+			add_variant(v, &n, CHANGE_TW_REUSE, "net.ipv4.tcp_tw_reuse=1 (it takes TIME_WAIT sockets a second old)");
 		if (any_tw)
-			add_variant(v, &n, CHANGE_WAIT, "wait for the TIME_WAIT sockets to expire");
+			add_variant(v, &n, CHANGE_WAIT, "wait %.0f s for the TIME_WAIT sockets to expire", tw_left_s(sel));
 		add_variant(v, &n, CHANGE_OTHER_SRC, "bind another source address before connect()");
 	}
 	if (c->op == WHY_CONNECT && c->from_port)

@@ -442,8 +442,8 @@ static void gen_connect_setup(struct gen *g, const struct why_call *c, const str
 	int reuse = effective_tw_reuse(h, sel, v);
 	buf_printf(&g->b, "    sysctl net.ipv4.tcp_tw_reuse %d\n", reuse);
 	/* The host's TIME_WAIT sockets are older than the replay's: let the reuse delay pass
-	 * when theirs has. */
-	if (kt && reuse && sel->oldest_tw_age_ms > 1000)
+	 * when theirs has, and for the remedy, which is for sockets as old as that. */
+	if (kt && reuse && (v->change == CHANGE_TW_REUSE || sel->oldest_tw_age_ms > 1000))
 		buf_printf(&g->b, "    wait-reuse-delay\n");
 }
 
