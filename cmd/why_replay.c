@@ -209,7 +209,7 @@ static void gen_close_to(struct gen *g, const char *a, const char *c, int state)
 		buf_printf(&g->b, "    close %s\n    wait-state %s FIN_WAIT2\n", a, a);
 		break;
 	case TCP_TIME_WAIT:
-		buf_printf(&g->b, "    close-first %s %s\n", a, c);
+		buf_printf(&g->b, "    close-first %s TIME_WAIT %s\n", a, c);
 		break;
 	default:
 		break;
