@@ -517,8 +517,9 @@ char *why_case_text(const struct why_call *c, const struct why_host *h, const st
 			       "param    family %s\n"
 			       "sysctl   net.ipv6.bindv6only %s\n"
 			       "%s"
-			       "expect any\n"
-			       "    why  a replay measures what this kernel does with the sockets read from the namespace\n"
+			       "expect ok\n"
+			       "    why  the call as asked; the replay reports what the kernel did with the sockets read\n"
+			       "    why  from the namespace, whatever that was (why reads the observed outcome)\n"
 			       "    ref  %s(2)\n",
 			       num, what, v->label, notes.s ? notes.s : "the sockets as they are", fam_word(occ_family),
 			       h->bindv6only, body.s, what);
