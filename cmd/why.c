@@ -181,6 +181,9 @@ static void read_host(struct why_host *h)
 	h->tw_reuse = 2;
 	if (sysctl_read("net.ipv4.tcp_tw_reuse", v, sizeof(v), NULL, 0) == 0)
 		h->tw_reuse = atoi(v);
+	h->tw_reuse_delay_ms = 1000;
+	if (sysctl_read("net.ipv4.tcp_tw_reuse_delay", v, sizeof(v), NULL, 0) == 0)
+		h->tw_reuse_delay_ms = atol(v) > 1000 ? atol(v) : 1000;
 	snprintf(h->unpriv_start, sizeof(h->unpriv_start), "1024");
 	if (sysctl_read("net.ipv4.ip_unprivileged_port_start", v, sizeof(v), NULL, 0) == 0)
 		snprintf(h->unpriv_start, sizeof(h->unpriv_start), "%.15s", v);
@@ -628,8 +631,9 @@ static int answer(const struct why_call *c, const struct why_host *h, const stru
 			json_array_append_new(socks, socket_json(sel->v[i]));
 		for (size_t i = n_as_is; i < nv && !ok; i++)
 			if (v[i].change != CHANGE_ALONE)
-				json_array_append_new(rem, json_pack("{s:s, s:o}", "change", v[i].label, "outcome",
-								     v[i].outcome[0] ? json_string(v[i].outcome) : json_null()));
+				json_array_append_new(rem, json_pack("{s:s, s:o, s:o}", "change", v[i].label, "outcome",
+								     v[i].outcome[0] ? json_string(v[i].outcome) : json_null(),
+								     "not_replayed", v[i].outcome[0] ? json_null() : json_string(v[i].detail)));
 		if (!o->options_seen && sel->n)
 			json_array_append_new(unseen, json_string(o->options_why));
 		if (!o->owners_all_seen)

@@ -31,6 +31,7 @@ struct why_call {
 struct why_host {
 	long range_lo, range_hi;       /* net.ipv4.ip_local_port_range */
 	int tw_reuse;                  /* net.ipv4.tcp_tw_reuse */
+	long tw_reuse_delay_ms;        /* net.ipv4.tcp_tw_reuse_delay (6.14+); before: a tick of a seconds clock, 1000 */
 	char unpriv_start[16];         /* net.ipv4.ip_unprivileged_port_start */
 	char bindv6only[8];            /* net.ipv6.bindv6only */
 };

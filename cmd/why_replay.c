@@ -444,7 +444,7 @@ static void gen_connect_setup(struct gen *g, const struct why_call *c, const str
 	/* The host's TIME_WAIT sockets are older than the replay's: let the reuse delay pass
 	 * when theirs has, and for the remedy, which is for sockets as old as that. */
 	if (kt && reuse && (v->change == CHANGE_TW_REUSE || sel->oldest_tw_age_ms > 1000))
-		buf_printf(&g->b, "    wait-reuse-delay\n");
+		buf_printf(&g->b, "    wait-ms %ld\n", h->tw_reuse_delay_ms + 100);
 }
 
 static void gen_connect_test(struct gen *g, const struct why_call *c, const struct why_variant *v, const char *ra)
