@@ -425,20 +425,20 @@ static void gen_connect_setup(struct gen *g, const struct why_call *c, const str
 	 * while it is made. */
 	buf_printf(&g->b, "    sysctl net.ipv4.tcp_tw_reuse 0\n");
 	if (kt)
-		buf_printf(&g->b, "    port-range %ld-%ld\n    reconnect-loop tw remote %ld\n", at, at + kt - 1, kt);
+		buf_printf(&g->b, "    sysctl net.ipv4.ip_local_port_range %ld %ld\n    reconnect-loop tw remote %ld\n", at, at + kt - 1, kt);
 	at += sc.k[0];
 	if (sc.k[1])
-		buf_printf(&g->b, "    port-range %ld-%ld\n    connect-until-fail est %s %u %ld\n", at, at + sc.k[1] - 1, ra,
+		buf_printf(&g->b, "    sysctl net.ipv4.ip_local_port_range %ld %ld\n    connect-until-fail est %s %u %ld\n", at, at + sc.k[1] - 1, ra,
 			   c->port, sc.k[1]);
 	at += sc.k[1];
 	if (sc.k[2])
-		buf_printf(&g->b, "    port-range %ld-%ld\n    connect-until-fail oth %s %d %ld\n", at, at + sc.k[2] - 1,
+		buf_printf(&g->b, "    sysctl net.ipv4.ip_local_port_range %ld %ld\n    connect-until-fail oth %s %d %ld\n", at, at + sc.k[2] - 1,
 			   c->family == AF_INET ? OTHER_REMOTE : "::1", OTHER_REMOTE_PORT, sc.k[2]);
 	at += sc.k[2];
 	if (sc.k[3])
-		buf_printf(&g->b, "    port-range %ld-%ld\n    bind-until-fail bnd any %ld\n", at, at + sc.k[3] - 1, sc.k[3]);
+		buf_printf(&g->b, "    sysctl net.ipv4.ip_local_port_range %ld %ld\n    bind-until-fail bnd any %ld\n", at, at + sc.k[3] - 1, sc.k[3]);
 	long hi = sc.hi + (v->change == CHANGE_WIDEN ? SCALED_PORTS / 4 : 0);
-	buf_printf(&g->b, "    port-range %ld-%ld\n", sc.lo, hi);
+	buf_printf(&g->b, "    sysctl net.ipv4.ip_local_port_range %ld %ld\n", sc.lo, hi);
 	int reuse = effective_tw_reuse(h, sel, v);
 	buf_printf(&g->b, "    sysctl net.ipv4.tcp_tw_reuse %d\n", reuse);
 	/* The host's TIME_WAIT sockets are older than the replay's: let the reuse delay pass
