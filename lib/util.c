@@ -50,13 +50,19 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		die_oom();
+	return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		die_oom();
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -65,6 +71,13 @@ void strv_push(char ***v, size_t *n, char *s)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
 	(*v)[(*n)++] = s;
+}
+
+void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 double now_ms(void)
@@ -93,10 +106,8 @@ void buf_add(struct buf *b, const char *s)
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		die_oom();
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
 	buf_add(b, s);
 	free(s);

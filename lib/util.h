@@ -13,6 +13,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Appends s (not copied) to the array *v of *n strings. */
 void strv_push(char ***v, size_t *n, char *s);
+/* Frees the n strings of v, then v. */
+void strv_free(char **v, size_t n);
 
 /* Parses all of s as a decimal integer from lo to hi. 0, or -1 (nothing is stored). */
 int parse_long(const char *s, long lo, long hi, long *out);

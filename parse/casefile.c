@@ -246,6 +246,18 @@ static int need_args(struct parser *p, const struct line *l, size_t min, const c
 	return 0;
 }
 
+/* A line "KEYWORD NAME VALUE...": at least min words after the keyword, the first a name
+ * (said to be "kind" when it is not). */
+static int need_name(struct parser *p, const struct line *l, size_t min, const char *what,
+		     const char *kind)
+{
+	if (need_args(p, l, min, what) < 0)
+		return -1;
+	if (!is_name(l->tok[1].s))
+		return fail(p, l->no, l->tok[1].col, "'%s' is not %s", l->tok[1].s, kind);
+	return 0;
+}
+
 static int parse_number(struct parser *p, const struct line *l)
 {
 	const struct token *t = &l->tok[1];
@@ -303,10 +315,8 @@ static size_t first_repeat(char *const *v, size_t n)
 static int parse_axis(struct parser *p, const struct line *l)
 {
 	struct case_file *cf = p->cf;
-	if (need_args(p, l, 2, "a name and at least one value") < 0)
+	if (need_name(p, l, 2, "a name and at least one value", "a parameter name") < 0)
 		return -1;
-	if (!is_name(l->tok[1].s))
-		return fail(p, l->no, l->tok[1].col, "'%s' is not a parameter name", l->tok[1].s);
 	for (size_t i = 0; i < cf->naxes; i++)
 		if (strcmp(cf->axes[i].name, l->tok[1].s) == 0)
 			return fail(p, l->no, l->tok[1].col, "matrix '%s' is declared twice (first at line %d)",
@@ -350,10 +360,8 @@ static int parse_axis(struct parser *p, const struct line *l)
 static int parse_let(struct parser *p, const struct line *l)
 {
 	struct case_file *cf = p->cf;
-	if (need_args(p, l, 2, "a name and a value") < 0)
+	if (need_name(p, l, 2, "a name and a value", "a name") < 0)
 		return -1;
-	if (!is_name(l->tok[1].s))
-		return fail(p, l->no, l->tok[1].col, "'%s' is not a name", l->tok[1].s);
 	cf->lets = xrealloc(cf->lets, (cf->nlets + 1) * sizeof(*cf->lets));
 	struct let_rule *r = &cf->lets[cf->nlets++];
 	memset(r, 0, sizeof(*r));
@@ -799,9 +807,7 @@ static void conds_free(struct condlist *cl)
 {
 	for (size_t i = 0; i < cl->n; i++) {
 		free(cl->v[i].key);
-		for (size_t j = 0; j < cl->v[i].nvals; j++)
-			free(cl->v[i].vals[j]);
-		free(cl->v[i].vals);
+		strv_free(cl->v[i].vals, cl->v[i].nvals);
 	}
 	free(cl->v);
 }
@@ -809,9 +815,7 @@ static void conds_free(struct condlist *cl)
 static void steps_free(struct steplist *sl)
 {
 	for (size_t i = 0; i < sl->n; i++) {
-		for (int j = 0; j < sl->v[i].argc; j++)
-			free(sl->v[i].argv[j]);
-		free(sl->v[i].argv);
+		strv_free(sl->v[i].argv, (size_t)sl->v[i].argc);
 		free(sl->v[i].cols);
 		conds_free(&sl->v[i].when);
 	}
@@ -827,9 +831,7 @@ void casefile_free(struct case_file *cf)
 	free(cf->topology);
 	for (size_t i = 0; i < cf->naxes; i++) {
 		free(cf->axes[i].name);
-		for (size_t j = 0; j < cf->axes[i].nvals; j++)
-			free(cf->axes[i].vals[j]);
-		free(cf->axes[i].vals);
+		strv_free(cf->axes[i].vals, cf->axes[i].nvals);
 	}
 	free(cf->axes);
 	for (size_t i = 0; i < cf->nexcludes; i++)
