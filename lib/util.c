@@ -80,6 +80,16 @@ void strv_free(char **v, size_t n)
 	free(v);
 }
 
+const void *table_find(const void *table, size_t n, size_t size, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		const void *entry = (const char *)table + i * size;
+		if (strcmp(*(const char *const *)entry, name) == 0)
+			return entry;
+	}
+	return NULL;
+}
+
 double now_ms(void)
 {
 	struct timespec ts;

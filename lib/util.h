@@ -16,6 +16,12 @@ void strv_push(char ***v, size_t *n, char *s);
 /* Frees the n strings of v, then v. */
 void strv_free(char **v, size_t n);
 
+/* The entry of a table of n structs, each size bytes, whose first member (a string) is name;
+ * NULL when none is. TABLE_FIND keeps the table's type. */
+const void *table_find(const void *table, size_t n, size_t size, const char *name);
+#define TABLE_FIND(table, n, name) \
+	((typeof(&(table)[0]))table_find((table), (n), sizeof((table)[0]), (name)))
+
 /* Parses all of s as a decimal integer from lo to hi. 0, or -1 (nothing is stored). */
 int parse_long(const char *s, long lo, long hi, long *out);
 /* Parses all of s as a finite decimal number from lo to hi: no nan, inf, hex, overflow

@@ -108,10 +108,7 @@ const size_t nverb_specs = sizeof(verb_specs) / sizeof(verb_specs[0]);
 
 const struct verb_spec *verb_spec_find(const char *name)
 {
-	for (size_t i = 0; i < nverb_specs; i++)
-		if (strcmp(verb_specs[i].name, name) == 0)
-			return &verb_specs[i];
-	return NULL;
+	return TABLE_FIND(verb_specs, nverb_specs, name);
 }
 
 static size_t npositional(const struct verb_spec *v)
@@ -233,10 +230,8 @@ static int optval_ok(const char *opt, const char *val)
 
 static const char *sockopt_value(const char *opt)
 {
-	for (size_t i = 0; i < sizeof(sockopts) / sizeof(sockopts[0]); i++)
-		if (strcmp(sockopts[i].name, opt) == 0)
-			return sockopts[i].value;
-	return NULL;
+	const typeof(sockopts[0]) *o = TABLE_FIND(sockopts, sizeof(sockopts) / sizeof(sockopts[0]), opt);
+	return o ? o->value : NULL;
 }
 
 static bool has_var(const char *s)
@@ -244,40 +239,36 @@ static bool has_var(const char *s)
 	return strchr(s, '{') != NULL;
 }
 
+/* err says what was expected instead of w; returns -1. */
+static int expected(char *err, size_t errlen, const char *what, const char *w)
+{
+	snprintf(err, errlen, "expected %s, got '%s'", what, w);
+	return -1;
+}
+
 /* Checks one word against its kind. prev is the word before it (for ARG_OPTVAL). */
 static int arg_ok(const struct arg_spec *a, const char *w, const char *prev, char *err, size_t errlen)
 {
 	switch (a->kind) {
 	case ARG_NAME:
-		if (!*w || strlen(w) >= 32 || strchr(w, '='))
-			return snprintf(err, errlen, "expected a socket name (up to 31 characters, no '='), got '%s'", w), -1;
-		return 0;
+		return *w && strlen(w) < 32 && !strchr(w, '=') ? 0
+		       : expected(err, errlen, "a socket name (up to 31 characters, no '=')", w);
 	case ARG_PROTO:
-		if (strcmp(w, "tcp") && strcmp(w, "udp"))
-			return snprintf(err, errlen, "expected a protocol, tcp or udp, got '%s'", w), -1;
-		return 0;
+		return words_contain("tcp udp", w) ? 0 : expected(err, errlen, "a protocol, tcp or udp", w);
 	case ARG_FAMILY:
-		if (strcmp(w, "inet") && strcmp(w, "inet6"))
-			return snprintf(err, errlen, "expected a family, inet or inet6, got '%s'", w), -1;
-		return 0;
+		return words_contain("inet inet6", w) ? 0 : expected(err, errlen, "a family, inet or inet6", w);
 	case ARG_ADDR:
-		if (!is_address(w))
-			return snprintf(err, errlen,
-					"expected an address (host, host2, peer, any, unassigned, loopback, or an IPv4 or "
-					"IPv6 address), got '%s'", w), -1;
-		return 0;
+		return is_address(w) ? 0
+		       : expected(err, errlen, "an address (host, host2, peer, any, unassigned, loopback, or an "
+					       "IPv4 or IPv6 address)", w);
 	case ARG_PORT:
-		if (num_in(w, a->lo, a->hi, NULL) < 0)
-			return snprintf(err, errlen, "expected a port from %ld to %ld, got '%s'", a->lo, a->hi, w), -1;
-		return 0;
 	case ARG_NUM:
 		if (num_in(w, a->lo, a->hi, NULL) < 0)
-			return snprintf(err, errlen, "expected a whole number from %ld to %ld, got '%s'", a->lo, a->hi, w), -1;
+			return snprintf(err, errlen, "expected %s from %ld to %ld, got '%s'",
+					a->kind == ARG_PORT ? "a port" : "a whole number", a->lo, a->hi, w), -1;
 		return 0;
 	case ARG_BOOL:
-		if (strcmp(w, "0") && strcmp(w, "1"))
-			return snprintf(err, errlen, "expected 0 or 1, got '%s'", w), -1;
-		return 0;
+		return words_contain("0 1", w) ? 0 : expected(err, errlen, "0 or 1", w);
 	case ARG_WORD:
 	case ARG_STATE:
 		if (!words_contain(a->words, w))

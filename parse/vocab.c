@@ -40,10 +40,7 @@ const size_t nvocab = sizeof(vocab) / sizeof(vocab[0]);
 
 const struct vocab_key *vocab_find(const char *key)
 {
-	for (size_t i = 0; i < nvocab; i++)
-		if (strcmp(vocab[i].key, key) == 0)
-			return &vocab[i];
-	return NULL;
+	return TABLE_FIND(vocab, nvocab, key);
 }
 
 const char *vocab_values(const struct vocab_key *k, char *buf, size_t len)
