@@ -36,7 +36,6 @@
 #define HANDSHAKE_MS CONNECT_DEADLINE_MS
 #define TW_DELAY_SYSCTL "net.ipv4.tcp_tw_reuse_delay"
 #define DELAY_MARGIN_MS 50
-#define BIND_RETRY_MS 10
 
 /* ---- small helpers ---- */
 
@@ -478,31 +477,39 @@ static enum step_rc v_close_first(struct exec_ctx *x, int argc, char **argv)
 /* bind-when-free NAME ADDRESS PORT DEADLINE_MS: binds NAME, retrying while the port is in
  * use, until DEADLINE_MS have passed: for a port a kernel timer will free (a FIN_WAIT2
  * orphan). The fact NAME.waited_ms says how long the port stayed busy. */
+struct bind_try {
+	const struct sock_slot *s;
+	struct sockaddr_storage at;
+	socklen_t len;
+	int e;
+};
+
+static bool bind_done(void *arg)
+{
+	struct bind_try *b = arg;
+	b->e = bind(b->s->fd, (struct sockaddr *)&b->at, b->len) == 0 ? 0 : errno;
+	return b->e != EADDRINUSE;
+}
+
 static enum step_rc v_bind_when_free(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
 	struct sock_slot *s;
 	long port, limit;
-	struct sockaddr_storage at;
-	socklen_t len;
 	if (open_slot(x, argv[1], &s))
 		return STEP_ERROR;
+	struct bind_try b = { .s = s };
 	if (num(argv[3], 0, 65535, &port) < 0 || num(argv[4], 0, 120000, &limit) < 0)
 		return ctx_error(x, "bind-when-free: expected a port and milliseconds, got '%s %s'", argv[3], argv[4]);
-	if (addr_resolve(x, argv[2], s->family, (unsigned short)port, &at, &len) < 0)
+	if (addr_resolve(x, argv[2], s->family, (unsigned short)port, &b.at, &b.len) < 0)
 		return STEP_ERROR;
 	double start = now_ms();
-	for (;;) {
-		int e = bind(s->fd, (struct sockaddr *)&at, len) == 0 ? 0 : errno;
-		double waited = now_ms() - start;
-		if (e != EADDRINUSE || waited > (double)limit) {
-			fact_long(x, s->name, "waited_ms", (long)waited);
-			if (!e)
-				s->lport = fd_local_port(s->fd);
-			return e ? ctx_errno(x, e, "bind") : STEP_OK;
-		}
-		sleep_ms(BIND_RETRY_MS);
-	}
+	poll_until((double)limit, bind_done, &b);
+	fact_long(x, s->name, "waited_ms", (long)(now_ms() - start));
+	if (b.e)
+		return ctx_errno(x, b.e, "bind");
+	slot_ports(s);
+	return STEP_OK;
 }
 
 /* ---- the tcp_tw_reuse delay ---- */
