@@ -111,7 +111,8 @@ def test_the_jobs_run_here(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     from lxml import etree
     junit = etree.parse(str(merged / "junit.xml")).getroot()
-    assert junit.tag == "testsuites" and int(junit.get("tests")) > 0
+    # counts live on the suites: the Ant schema allows no attribute on <testsuites>
+    assert junit.tag == "testsuites" and sum(int(s.get("tests")) for s in junit.iter("testsuite")) > 0
     html = (merged / "compare.html").read_text()
     assert "<h2 id=\"changed\">" in html and "6.1.0-" in html
     assert (merged / "compare.md").stat().st_size > 0 and (merged / "timeline.md").exists()
