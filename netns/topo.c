@@ -463,13 +463,20 @@ static int check_pair_host(const struct topo *t, int h, const char *fn, char *er
 	return 0;
 }
 
+/* A netlink socket in host h of a pair, for fn. */
+static int pair_nl_open(struct nl *nl, const struct topo *t, int h, const char *fn, char *err,
+			size_t errlen)
+{
+	int rc = check_pair_host(t, h, fn, err, errlen);
+
+	return rc ? rc : nl_open_in(nl, t, h, err, errlen);
+}
+
 int topo_drop(const struct topo *t, int from, bool drop, char *err, size_t errlen)
 {
 	struct nl nl;
-	int rc = check_pair_host(t, from, "topo_drop", err, errlen);
+	int rc = pair_nl_open(&nl, t, from, "topo_drop", err, errlen);
 
-	if (!rc)
-		rc = nl_open_in(&nl, t, from, err, errlen);
 	if (rc)
 		return rc;
 	queue_neighbours(&nl, t, from, drop ? NOBODY_MAC : t->mac[other_host(from)]);
@@ -549,10 +556,8 @@ int topo_link(const struct topo *t, int h, bool up, char *err, size_t errlen)
 int topo_blackhole_unassigned(const struct topo *t, int h, char *err, size_t errlen)
 {
 	struct nl nl;
-	int rc = check_pair_host(t, h, "topo_blackhole_unassigned", err, errlen);
+	int rc = pair_nl_open(&nl, t, h, "topo_blackhole_unassigned", err, errlen);
 
-	if (!rc)
-		rc = nl_open_in(&nl, t, h, err, errlen);
 	if (rc)
 		return rc;
 	nl_neigh_set(&nl, t->ifindex[h], AF_INET, &t->unassigned4, NOBODY_MAC);

@@ -5,6 +5,7 @@
  * namespace; the only thing a test does in the runner's namespace is verify a refusal. */
 #include "fixture.h"
 #include "netns/netns.h"
+#include "lib/sockaddr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,32 +69,11 @@ static double now_ms_(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static socklen_t make_sockaddr(struct sockaddr_storage *ss, int family, const void *addr, unsigned short port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		if (addr)
-			memcpy(&a->sin6_addr, addr, 16);
-		return sizeof(*a);
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	a->sin_port = htons(port);
-	if (addr)
-		memcpy(&a->sin_addr, addr, 4);
-	return sizeof(*a);
-}
-
 /* A listener on the wildcard address (or addr) of the current namespace. */
 static int tcp_listen(int family, const void *addr, unsigned short port)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = make_sockaddr(&ss, family, addr, port);
+	socklen_t len = sockaddr_fill(&ss, family, addr, port);
 	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	ck_assert_int_ge(fd, 0);
@@ -113,10 +93,10 @@ static int tcp_connect_start(int family, const void *dst, unsigned short port, c
 
 	ck_assert_int_ge(fd, 0);
 	if (src) {
-		len = make_sockaddr(&ss, family, src, 0);
+		len = sockaddr_fill(&ss, family, src, 0);
 		ck_assert_msg(bind(fd, (struct sockaddr *)&ss, len) == 0, "bind source: %s", strerror(errno));
 	}
-	len = make_sockaddr(&ss, family, dst, port);
+	len = sockaddr_fill(&ss, family, dst, port);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS, "connect: %s",
 		      strerror(errno));
 	return fd;
@@ -504,7 +484,7 @@ TEST(pair, pair_link_down_then_up)
 	/* Down: the routes through the link are gone. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct sockaddr_storage ss;
-	socklen_t len = make_sockaddr(&ss, AF_INET, &t.a4[HOST_B], PORT);
+	socklen_t len = sockaddr_fill(&ss, AF_INET, &t.a4[HOST_B], PORT);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, len), -1);
 	ck_assert_int_eq(errno, ENETUNREACH);
 	close(fd);
