@@ -434,6 +434,13 @@ static void on_result(void *arg, size_t ci, int rep, const struct run_outcome *o
 		finalize_case(st, ci);
 }
 
+static void on_tick(void *arg)
+{
+	struct run_state *st = arg;
+	if (st->view)
+		term_tick(st->view);
+}
+
 static int write_reports(const struct run_state *st)
 {
 	struct report_out out[MAX_REPORTS];
@@ -683,7 +690,7 @@ int cmd_run(int argc, char **argv)
 	double t0 = now_ms();
 	int stopped_by = held_signal();
 	struct sched_opts so = { .jobs = o.jobs, .timeout_s = o.timeout_s, .repeat = o.repeat, .origin = &origin,
-				 .stop = &st.stop, .stopped_by = &stopped_by };
+				 .stop = &st.stop, .stopped_by = &stopped_by, .tick = on_tick };
 	int rc = stopped_by ? 1 : plan.ncases && !st.stop ? sched_run(&plan, &so, on_result, &st, err, sizeof(err)) : 0;
 	if (st.stop && rc == 0)
 		rc = 2;  /* --maxfail reached by the files that did not load */

@@ -122,6 +122,12 @@ void term_case(struct term_view *v, const struct case_result *c)
 		draw_progress(v);
 }
 
+void term_tick(struct term_view *v)
+{
+	if (v->o.verbosity > TERM_QUIET && now_ms() - v->drawn_at >= 1000.0)
+		draw_progress(v);
+}
+
 void term_close(struct term_view *v, const struct report *r, const char *note)
 {
 	struct summary s = report_summary(r);

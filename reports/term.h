@@ -20,6 +20,8 @@ struct term_view;
 struct term_view *term_open(FILE *f, size_t total, const struct term_opts *o);
 /* One finished case (the report's copy: it must outlive the view). */
 void term_case(struct term_view *v, const struct case_result *c);
+/* Time passed with no case finishing: the progress line's clock moves on. */
+void term_tick(struct term_view *v);
 /* Ends the view: the recap of failures and errors, then the summary line; note, when not
  * NULL, says why the run ended early. Frees v. */
 void term_close(struct term_view *v, const struct report *r, const char *note);

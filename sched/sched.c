@@ -263,6 +263,8 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			rc = -1;
 			break;
 		}
+		if (o->tick)
+			o->tick(arg);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))

@@ -16,6 +16,9 @@ struct sched_opts {
 	 * not reported, as on an interrupt, and no more start. */
 	const int *stop;
 	int *stopped_by;        /* when not NULL, set to the signal that stopped the run */
+	/* When not NULL, called with the result callback's arg whenever the scheduler wakes
+	 * (at least once a second), so that a live view's clock moves while cases run. */
+	void (*tick)(void *arg);
 };
 
 /* Called in the parent for every finished run of a case (rep counts from 0). */

@@ -125,8 +125,12 @@ def test_failure_shows_while_the_run_goes_on(binary, cases_dir, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-    screen = final_screen((seen + rest).decode())
+    shown = (seen + rest).decode()
+    screen = final_screen(shown)
     assert "1 passed, 1 failed, 0 skipped, 0 errors" in " ".join(screen)
+    # While the slow case runs and nothing finishes, the clock on the progress line moves.
+    waiting = [float(m.group(1)) for m in re.finditer(r"1/2 cases, 1 failed, 0 errors, ([0-9.]+) s", shown)]
+    assert len(waiting) >= 2 and waiting[-1] - waiting[0] >= 1.5, waiting
     assert len(events.read_text().splitlines()) == 2
 
 
