@@ -134,21 +134,26 @@ TEST_LOOP(states, occupy_reaches_each_state, 0, 2 * NROWS)
 }
 END_TEST
 
+/* Declaring s in state, held by holder, is an error whose message says what. */
+static void declare_fails(struct sock_slot *s, int state, enum holder holder, const char *what)
+{
+	ck_assert_int_eq(slot_declare(&x, s, state, holder, "occupy"), STEP_ERROR);
+	ck_assert_msg(strstr(x.msg, what), "%s", x.msg);
+}
+
 /* A BOUND driver that skipped its bind(): TCP_INFO says CLOSE all the same, but the port
  * is not taken, so declaring BOUND is an error. */
 TEST(states, unbound_socket_is_not_bound)
 {
 	setup_ns(TOPO_LOOPBACK);
-	ck_assert_int_eq(step("socket old tcp inet"), STEP_OK);
+	STEP_OK_("socket old tcp inet");
 	struct sock_slot *old = slot_find(&x, "old");
 	ck_assert_int_eq(tcp_info_state(old->fd), TCP_CLOSE);
-	ck_assert_int_eq(slot_declare(&x, old, TCP_CLOSE, HOLDER_OWNER, "occupy"), STEP_ERROR);
-	ck_assert_msg(strstr(x.msg, "no local port"), "%s", x.msg);
+	declare_fails(old, TCP_CLOSE, HOLDER_OWNER, "no local port");
 	/* Bound to another port than the one the slot says: also an error. */
-	ck_assert_int_eq(step("bind old host 4001"), STEP_OK);
+	STEP_OK_("bind old host 4001");
 	old->lport = PORT;
-	ck_assert_int_eq(slot_declare(&x, old, TCP_CLOSE, HOLDER_OWNER, "occupy"), STEP_ERROR);
-	ck_assert_msg(strstr(x.msg, "bound to port 4001, not 4000"), "%s", x.msg);
+	declare_fails(old, TCP_CLOSE, HOLDER_OWNER, "bound to port 4001, not 4000");
 }
 END_TEST
 
@@ -157,15 +162,13 @@ END_TEST
 TEST(states, wrong_state_or_kind_is_an_error)
 {
 	setup_ns(TOPO_LOOPBACK);
-	ck_assert_int_eq(step("occupy old ESTABLISHED active host 4000 family=inet"), STEP_OK);
+	STEP_OK_("occupy old ESTABLISHED active host 4000 family=inet");
 	struct sock_slot *old = slot_find(&x, "old");
-	ck_assert_int_eq(slot_declare(&x, old, TCP_TIME_WAIT, HOLDER_ANY, "occupy"), STEP_ERROR);
-	ck_assert_msg(strstr(x.msg, "old is ESTABLISHED, not TIME_WAIT"), "%s", x.msg);
+	declare_fails(old, TCP_TIME_WAIT, HOLDER_ANY, "old is ESTABLISHED, not TIME_WAIT");
 	/* A FIN_WAIT2 whose owner keeps it is no timewait socket. */
-	ck_assert_int_eq(step("shutdown old wr"), STEP_OK);
-	ck_assert_int_eq(step("wait-state old FIN_WAIT2"), STEP_OK);
-	ck_assert_int_eq(slot_declare(&x, old, TCP_FIN_WAIT2, HOLDER_TIMEWAIT, "occupy"), STEP_ERROR);
-	ck_assert_msg(strstr(x.msg, "held by owner socket, not timewait socket"), "%s", x.msg);
+	STEP_OK_("shutdown old wr");
+	STEP_OK_("wait-state old FIN_WAIT2");
+	declare_fails(old, TCP_FIN_WAIT2, HOLDER_TIMEWAIT, "held by owner socket, not timewait socket");
 }
 END_TEST
 
@@ -174,13 +177,13 @@ END_TEST
 TEST(states, state_moved_after_occupy_is_an_error)
 {
 	setup_ns(TOPO_LOOPBACK);
-	ck_assert_int_eq(step("occupy old ESTABLISHED active host 4000 family=inet"), STEP_OK);
+	STEP_OK_("occupy old ESTABLISHED active host 4000 family=inet");
 	ck_assert_int_eq(slots_verify(&x), STEP_OK);
-	ck_assert_int_eq(step("close old.remote"), STEP_OK);
-	ck_assert_int_eq(step("wait-state old CLOSE_WAIT"), STEP_OK);
+	STEP_OK_("close old.remote");
+	STEP_OK_("wait-state old CLOSE_WAIT");
 	/* wait-state declared CLOSE_WAIT: the case now depends on that, and it holds. */
 	ck_assert_int_eq(slots_verify(&x), STEP_OK);
-	ck_assert_int_eq(step("close old"), STEP_OK);
+	STEP_OK_("close old");
 	ck_assert_int_eq(slots_verify(&x), STEP_ERROR);
 	ck_assert_msg(strstr(x.msg, "before the test: old is") && strstr(x.msg, "not CLOSE_WAIT as wait-state left it"),
 		      "%s", x.msg);

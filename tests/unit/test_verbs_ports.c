@@ -44,12 +44,40 @@ static void listener(void)
 	STEP_OK_("listen l 64");
 }
 
-TCASE(ports, .timeout = 10);
-
-TEST(ports, connect_until_fail_counts_the_range)
+/* A listener l on host port 5000. */
+static void setup_listening(void)
 {
 	setup_ns();
 	listener();
+}
+
+static void connection(const char *name, const char *port)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "socket %s tcp", name);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "bind %s host %s", name, port);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "connect %s host 5000", name);
+	STEP_OK_(line);
+	snprintf(line, sizeof(line), "accept l %s.peer", name);
+	STEP_OK_(line);
+}
+
+/* And a connection c from host port 4000 to it, accepted as c.peer. */
+static void setup_connected(void)
+{
+	setup_listening();
+	connection("c", "4000");
+}
+
+/* The arrangements the tests start from, in their own namespace. */
+TCASE(ports, .timeout = 10, .setup = setup_ns);
+TCASE(listening, .timeout = 10, .setup = setup_listening);
+TCASE(connected, .timeout = 10, .setup = setup_connected);
+
+TEST(listening, connect_until_fail_counts_the_range)
+{
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
 	STEP_OK_("connect-until-fail c host 5000 2");
 	ck_assert_str_eq(fact("c.count"), "2");
@@ -65,7 +93,6 @@ END_TEST
 
 TEST(ports, bind_until_fail_counts_and_sorts_parity)
 {
-	setup_ns();
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
 	expect_errno("bind-until-fail b host 3", EADDRINUSE);
 	ck_assert_str_eq(fact("b.count"), "2");
@@ -76,10 +103,8 @@ TEST(ports, bind_until_fail_counts_and_sorts_parity)
 }
 END_TEST
 
-TEST(ports, options_are_checked)
+TEST(listening, options_are_checked)
 {
-	setup_ns();
-	listener();
 	ck_assert_int_eq(step("connect-until-fail c host 5000 0"), STEP_ERROR);
 	ck_assert_int_eq(step("connect-until-fail c host 5000 65"), STEP_ERROR);
 	ck_assert_int_eq(step("connect-until-fail c host 5000 1 reuseaddr=1"), STEP_ERROR);
@@ -92,10 +117,8 @@ TEST(ports, options_are_checked)
 }
 END_TEST
 
-TEST(ports, socket_range_option)
+TEST(listening, socket_range_option)
 {
-	setup_ns();
-	listener();
 	/* IP_LOCAL_PORT_RANGE narrows the system range for one socket (Linux 6.3 and 6.1.32).
 	 * need-option's probe and the loop's use of the option must agree. */
 	x.in_test = false;
@@ -115,10 +138,8 @@ TEST(ports, socket_range_option)
 END_TEST
 
 /* bindresvport-style: 4 ports, client closes first: the 5th bind finds them all in TIME_WAIT. */
-TEST(ports, reconnect_loop_runs_out_of_ports)
+TEST(listening, reconnect_loop_runs_out_of_ports)
 {
-	setup_ns();
-	listener();
 	expect_errno("reconnect-loop c l 5 bind=1020-1023", EADDRINUSE);
 	ck_assert_str_eq(fact("c.count"), "4");
 	ck_assert_str_eq(fact("c.ports_distinct"), "4");
@@ -127,10 +148,8 @@ TEST(ports, reconnect_loop_runs_out_of_ports)
 END_TEST
 
 /* The remedies leave no TIME_WAIT on the client's ports: the loop goes round twice. */
-TEST(ports, reconnect_loop_remedies)
+TEST(listening, reconnect_loop_remedies)
 {
-	setup_ns();
-	listener();
 	STEP_OK_("reconnect-loop a l 9 bind=1020-1023 linger=0");
 	ck_assert_str_eq(fact("a.count"), "9");
 	ck_assert_str_eq(fact("a.ports_distinct"), "4");
@@ -141,10 +160,8 @@ END_TEST
 
 /* Each connection's first closer is read back: a loop told to leave TIME_WAIT where a
  * reset leaves nothing, or the reverse, is an error. */
-TEST(ports, reconnect_loop_checks_what_it_leaves)
+TEST(listening, reconnect_loop_checks_what_it_leaves)
 {
-	setup_ns();
-	listener();
 	ck_assert_int_eq(step("reconnect-loop a l 2 bind=1020-1023 linger=0 left=TIME_WAIT"), STEP_ERROR);
 	ck_assert_msg(strstr(x.msg, "did not reach TIME_WAIT"), "%s", x.msg);
 	ck_assert_int_eq(step("reconnect-loop b l 2 bind=1016-1019 left=CLOSED"), STEP_ERROR);
@@ -157,7 +174,6 @@ END_TEST
 TEST(ports, reconnect_loop_ephemeral)
 {
 	char err[256];
-	setup_ns();
 	ck_assert_int_eq(sysctl_write(&origin, "net.ipv4.tcp_tw_reuse", "0", err, sizeof(err)), 0);
 	listener();
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
@@ -167,24 +183,8 @@ TEST(ports, reconnect_loop_ephemeral)
 }
 END_TEST
 
-static void connection(const char *name, const char *port)
+TEST(connected, close_first_leaves_time_wait)
 {
-	char line[64];
-	snprintf(line, sizeof(line), "socket %s tcp", name);
-	STEP_OK_(line);
-	snprintf(line, sizeof(line), "bind %s host %s", name, port);
-	STEP_OK_(line);
-	snprintf(line, sizeof(line), "connect %s host 5000", name);
-	STEP_OK_(line);
-	snprintf(line, sizeof(line), "accept l %s.peer", name);
-	STEP_OK_(line);
-}
-
-TEST(ports, close_first_leaves_time_wait)
-{
-	setup_ns();
-	listener();
-	connection("c", "4000");
 	STEP_OK_("close-first c TIME_WAIT c.peer");
 	ck_assert_str_eq(fact("c.after_close"), "TIME_WAIT");
 	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSE_WAIT");
@@ -196,11 +196,8 @@ TEST(ports, close_first_leaves_time_wait)
 }
 END_TEST
 
-TEST(ports, close_first_alone_leaves_fin_wait2)
+TEST(connected, close_first_alone_leaves_fin_wait2)
 {
-	setup_ns();
-	listener();
-	connection("c", "4000");
 	STEP_OK_("close-first c FIN_WAIT2");
 	ck_assert_str_eq(fact("c.after_close"), "FIN_WAIT2");
 }
@@ -208,11 +205,8 @@ END_TEST
 
 /* A close that does not leave the state the case says is an error, never a pass: the
  * peer stays open, so no TIME_WAIT can come. */
-TEST(ports, close_first_in_the_wrong_state_is_an_error)
+TEST(connected, close_first_in_the_wrong_state_is_an_error)
 {
-	setup_ns();
-	listener();
-	connection("c", "4000");
 	ck_assert_int_eq(step("close-first c TIME_WAIT"), STEP_ERROR);
 	ck_assert_msg(strstr(x.msg, "did not reach TIME_WAIT") && strstr(x.msg, "FIN_WAIT2"), "%s", x.msg);
 	ck_assert_ptr_null(kv_get(&facts, "c.after_close"));
@@ -221,11 +215,8 @@ END_TEST
 
 /* The state close-first declared is read again before the test: a later step that moves it
  * (here the peer's close turns FIN_WAIT2 into TIME_WAIT) is an error saying what it became. */
-TEST(ports, declared_state_that_moved_is_an_error)
+TEST(connected, declared_state_that_moved_is_an_error)
 {
-	setup_ns();
-	listener();
-	connection("c", "4000");
 	STEP_OK_("close-first c FIN_WAIT2");
 	ck_assert_int_eq(slots_verify(&x), STEP_OK);
 	STEP_OK_("close c.peer");
@@ -235,10 +226,8 @@ TEST(ports, declared_state_that_moved_is_an_error)
 }
 END_TEST
 
-TEST(ports, close_first_reset_is_no_time_wait)
+TEST(listening, close_first_reset_is_no_time_wait)
 {
-	setup_ns();
-	listener();
 	STEP_OK_("socket c tcp");
 	STEP_OK_("setsockopt c SO_LINGER 0");
 	STEP_OK_("bind c host 4000");
@@ -249,10 +238,8 @@ TEST(ports, close_first_reset_is_no_time_wait)
 }
 END_TEST
 
-TEST(ports, close_first_with_linger_zero_resets)
+TEST(listening, close_first_with_linger_zero_resets)
 {
-	setup_ns();
-	listener();
 	STEP_OK_("socket c tcp");
 	STEP_OK_("setsockopt c SO_LINGER 0");
 	STEP_OK_("bind c host 4000");
@@ -269,7 +256,6 @@ END_TEST
 
 TEST(ports, bind_when_free_gives_up)
 {
-	setup_ns();
 	STEP_OK_("socket a tcp");
 	STEP_OK_("bind a host 4000");
 	STEP_OK_("socket b tcp");
@@ -281,11 +267,9 @@ END_TEST
 /* The reuse delay on the kernel's own clock, whichever rule this kernel has: right after
  * close-first the TIME_WAIT is within it; after wait-reuse-delay it is not, and a case that
  * says it connects within the delay then is an error. */
-TEST(ports, reuse_delay_before_and_after)
+TEST(listening, reuse_delay_before_and_after)
 {
 	char val[32], err[256];
-	setup_ns();
-	listener();
 	STEP_OK_("tw-reuse-delay 200");
 	int ms_rule = sysctl_read("net.ipv4.tcp_tw_reuse_delay", val, sizeof(val), err, sizeof(err)) == 0;
 	ck_assert_str_eq(fact("net.ipv4.tcp_tw_reuse_delay"), ms_rule ? "200" : "absent: one-second rule");
