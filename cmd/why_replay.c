@@ -33,6 +33,7 @@
 #define OTHER_REMOTE "127.1.255.1"
 #define OTHER_REMOTE_PORT 9
 #define FRESH_ADDR4 "127.1.255.2"
+#define REPLAY_PER_GROUP 3
 #define TW_LENGTH_MS 60000  /* TCP_TIMEWAIT_LEN */
 
 struct addrmap {
@@ -243,7 +244,16 @@ static void gen_port_holders(struct gen *g, const struct why_selection *sel, con
 	bool *listener_needed = xcalloc(sel->n + 1, sizeof(bool));
 	int *state = xcalloc(sel->n + 1, sizeof(int));
 	size_t orphans = 0, last_orphan = 0;
+	/* Sockets alike for the call (a group) block alike: a few of each stand for all, so that
+	 * a port held by hundreds fits a case. */
+	for (size_t g = 0; g < sel->ngroups; g++)
+		for (size_t i = sel->groups[g].first + REPLAY_PER_GROUP; i < sel->groups[g].first + sel->groups[g].count; i++)
+			state[i] = -2;
 	for (size_t i = 0; i < sel->n; i++) {
+		if (state[i] == -2) {
+			state[i] = -1;
+			continue;
+		}
 		state[i] = kept_state(v, sel, i);
 		const struct seen_sock *s = sel->v[i];
 		if (state[i] < 0 || s->proto != IPPROTO_TCP || state[i] == TCP_LISTEN || state[i] == TCP_CLOSE)
@@ -367,6 +377,8 @@ static void scale(const struct why_host *h, const struct why_selection *sel, str
 	long n[5] = { sel->held_time_wait, sel->held_established, sel->held_other, sel->held_bound, sel->free_ports };
 	long total = h->range_hi - h->range_lo + 1;
 	sc->at_scale = total <= SCALED_PORTS;
+	/* The kinds are counted over the ports connect() uses; at scale, each kind keeps its
+	 * count but for the rounding up to even below. */
 	long sum = 0;
 	for (int i = 0; i < 5; i++) {
 		if (sc->at_scale)
@@ -377,6 +389,11 @@ static void scale(const struct why_host *h, const struct why_selection *sel, str
 			long k = (n[i] * SCALED_PORTS + total / 2) / total;
 			sc->k[i] = n[i] && !k ? 1 : k;
 		}
+		/* connect() and bind(PORT 0) walk an even number of a range's ports from a random
+		 * offset (remaining &= ~1 in __inet_hash_connect() and inet_csk_find_open_port()),
+		 * so one port of an odd-sized range may be skipped: each kind's stretch is made
+		 * even so that filling it uses every port, every time. */
+		sc->k[i] += sc->k[i] & 1;
 		sum += sc->k[i];
 	}
 	sc->lo = SCALED_BASE;
