@@ -89,6 +89,16 @@ for g in 1 100000; do
 done
 printf 'compare, 100000 cases: %.0f ms in 1 group, %.0f ms in 100000 groups (ratio %.2f, target <= 2)\n' \
 	"$cmp_1" "$cmp_100000" "$(awk "BEGIN{print $cmp_100000 / $cmp_1}")"
+# sockreuse why: a port held by 100 sockets (target < 1 s) and a connect() question with
+# 30,000 connections to one remote (target < 5 s), each in a namespace of its own.
+if [ "$(id -u)" = 0 ]; then
+	settle
+	unshare -n /usr/bin/python3 tools/why-bench.py ./sockreuse port
+	settle
+	unshare -n /usr/bin/python3 tools/why-bench.py ./sockreuse connect
+else
+	echo "why: skipped (its scenarios need network namespaces of their own: root)"
+fi
 printf 'settling: idle level %s live namespaces (+%s), waited %.1f s in all, %s settle(s) ran out; bench %.0f s\n' \
 	"$idle" "$SLACK" "$(awk "BEGIN{print $settle_waited / 10}")" "$settle_missed" \
 	"$(awk "BEGIN{print $(ms "$bench_start" "$(date +%s%N)") / 1000}")"
