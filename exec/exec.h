@@ -111,6 +111,9 @@ void sleep_ms(long ms);
 enum step_rc wait_state(struct exec_ctx *x, const struct sock_slot *s, int state);
 /* The same for one of n states; the state reached in *seen. */
 enum step_rc wait_state_in(struct exec_ctx *x, const struct sock_slot *s, const int *states, size_t n, int *seen);
+/* The kernel's entry for s, a socket without a file: 1 with *d filled, 0 when the kernel
+ * has no such socket, -1 when it cannot be asked. */
+int slot_diag(struct exec_ctx *x, const struct sock_slot *s, struct diag_sock *d);
 /* The kind of socket the kernel has for s (HOLDER_ANY when it has none). */
 enum holder slot_holder(struct exec_ctx *x, const struct sock_slot *s);
 

@@ -227,7 +227,7 @@ static int fd_state(int fd)
  * remote port) in sock_diag. A port may be shared (a listener and a child, or the request
  * socket and its listener): the connection, not the listener, is the one sought. Returns
  * 1 with *d filled, 0 when the kernel has no such socket, -1 when it cannot be asked. */
-static int slot_diag(struct exec_ctx *x, const struct sock_slot *s, struct diag_sock *d)
+int slot_diag(struct exec_ctx *x, const struct sock_slot *s, struct diag_sock *d)
 {
 	struct diag_sock found[16];
 	int back = x->host, n;

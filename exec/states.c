@@ -242,8 +242,18 @@ static enum step_rc close_to(struct exec_ctx *x, const struct occupy_req *r, str
 			return rc;
 		slot_close(c->occ);
 		break;
-	case TCP_FIN_WAIT2:  /* our FIN acknowledged, the remote still open */
+	case TCP_FIN_WAIT2: {  /* our FIN acknowledged, the remote still open */
+		/* A lingering close() returns once our FIN is acknowledged, and __tcp_close() then
+		 * swaps the FIN_WAIT2 socket for a timewait socket (tcp_time_wait()). Without it
+		 * an ACK that comes while close() still holds the socket lock is handled from the
+		 * backlog (sock_owned_by_user() in tcp_rcv_state_process()): the kernel arms the
+		 * keepalive timer and keeps a full orphan in FIN_WAIT2 for tcp_fin_timeout instead
+		 * (seen under qemu). The linger time bounds close() should the ACK never come. */
+		struct linger lg = { 1, 1 };
+		if (setsockopt(c->occ->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+			return ctx_errno(x, errno, "SO_LINGER");
 		return close_first(x, c->occ, c->remote, false, TCP_FIN_WAIT2, NULL);
+	}
 	case TCP_CLOSE_WAIT:  /* the remote closed first, we did not */
 		slot_close(c->remote);
 		break;

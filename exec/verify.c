@@ -88,10 +88,13 @@ static enum step_rc check(struct exec_ctx *x, const struct sock_slot *s, const c
 				 s->declared_by);
 	if (s->want_holder != HOLDER_ANY) {
 		enum holder h = slot_holder(x, s);
+		struct diag_sock d = { 0 };
+		if (h != s->want_holder && s->fd < 0)
+			slot_diag(x, s, &d);
 		if (h != s->want_holder)
-			return ctx_error(x, "%s: %s is %s, but held by %s socket, not %s socket as %s left it", when,
-					 s->name, tcp_state_name(st), holder_name(h), holder_name(s->want_holder),
-					 s->declared_by);
+			return ctx_error(x, "%s: %s is %s, but held by %s socket, not %s socket as %s left it "
+					 "(sock_diag: timer %d, inode %u)", when, s->name, tcp_state_name(st), holder_name(h),
+					 holder_name(s->want_holder), s->declared_by, d.timer, d.inode);
 	}
 	if (s->want != STATE_GONE && s->type == SOCK_STREAM)
 		return port_taken(x, s);
