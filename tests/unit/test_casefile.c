@@ -22,14 +22,27 @@ static int parse(const char *text, struct case_file *cf, char *err)
 	return casefile_parse("cases/0901-x.case", text, cf, err, 512);
 }
 
+/* The message starts with the position and holds the phrase. */
+static void assert_message(const char *err, const char *pos, const char *phrase)
+{
+	ck_assert_msg(strncmp(err, pos, strlen(pos)) == 0, "message '%s' does not start with '%s'", err, pos);
+	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
+}
+
+/* Parses text that must load. */
+static void parse_ok(const char *text, struct case_file *cf)
+{
+	char err[512] = "";
+	ck_assert_msg(parse(text, cf, err) == 0, "%s", err);
+}
+
 /* Parses text that must fail and checks the message starts with the position and holds a phrase. */
 static void expect_error(const char *text, const char *pos, const char *phrase)
 {
 	struct case_file cf;
 	char err[512] = "";
 	ck_assert_int_eq(parse(text, &cf, err), -1);
-	ck_assert_msg(strncmp(err, pos, strlen(pos)) == 0, "message '%s' does not start with '%s'", err, pos);
-	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
+	assert_message(err, pos, phrase);
 }
 
 TCASE(parse);
@@ -37,8 +50,7 @@ TCASE(parse);
 TEST(parse, minimal_file_parses)
 {
 	struct case_file cf;
-	char err[512] = "";
-	ck_assert_int_eq(parse(MINIMAL, &cf, err), 0);
+	parse_ok(MINIMAL, &cf);
 	ck_assert_int_eq(cf.number, 901);
 	ck_assert_str_eq(cf.title, "t");
 	ck_assert_str_eq(cf.group, "g");
@@ -86,7 +98,7 @@ TEST(parse, full_file_parses)
 		"    ref r4\n";
 	struct case_file cf;
 	char err[512] = "";
-	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	parse_ok(text, &cf);
 	ck_assert_str_eq(cf.about, "line one line two");
 	ck_assert_str_eq(cf.topology, "pair");
 	ck_assert(cf.timeout_s == 5);
@@ -123,41 +135,44 @@ TEST(parse, full_file_parses)
 }
 END_TEST
 
-TEST(parse, errors_name_file_line_column)
+/* Files that must not load: each, where its error points, and what the message says. */
+static const struct bad_file {
+	const char *text, *pos, *phrase;
+} bad_files[] = {
+	{ "", "cases/0901-x.case:1:1:", "expected 'case NUMBER'" },
+	{ "title t\n", "cases/0901-x.case:1:1:", "starts with 'case NUMBER'" },
+	{ "case 12\n", "cases/0901-x.case:1:6:", "four-digit" },
+	{ "case 0902\n", "cases/0901-x.case:1:6:", "does not match the file name" },
+	{ "case 0901\nfrobnicate x\n", "cases/0901-x.case:2:1:", "unknown directive 'frobnicate'" },
+	{ "case 0901\nmatrix a x x\n", "cases/0901-x.case:2:12:", "listed twice" },
+	{ "case 0901\nmatrix a x\nmatrix a y\n", "cases/0901-x.case:3:8:", "declared twice" },
+	{ "case 0901\nmatrix a x/y\n", "cases/0901-x.case:2:10:", "may not contain '/'" },
+	{ "case 0901\nexpect ok when a~b\n", "cases/0901-x.case:2:16:", "expected a condition" },
+	{ "case 0901\nexpect ok when kernel=6.1\n", "cases/0901-x.case:2:16:", "kernel>=" },
+	{ "case 0901\nexpect ok when kernel>=six\n", "cases/0901-x.case:2:16:", "kernel version" },
+	{ "case 0901\nexpect ok when state>=x\n", "cases/0901-x.case:2:16:", "compare kernel versions only" },
+	{ "case 0901\nexpect maybe\n", "cases/0901-x.case:2:8:", "expected an outcome" },
+	{ "case 0901\nexpect any\n", "cases/0901-x.case:2:8:", "'expect any' asserts nothing" },
+	{ "case 0901\nexpect ok when kernel>=6.1.x\n", "cases/0901-x.case:2:16:", "kernel version like 6.14" },
+	{ "case 0901\nparam sysctl.net.ipv4.ip_local_port_range 40000-40000\n", "cases/0901-x.case:2:7:", "write 'sysctl net.ipv4.ip_local_port_range VALUE' instead" },
+	{ "case 0901\n    socket s tcp\n", "cases/0901-x.case:2:5:", "outside a block" },
+	{ "case 0901\nexpect ok\n    because x\n", "cases/0901-x.case:3:5:", "expected 'why' or 'ref'" },
+	{ "case 0901\ntopology mesh\n", "cases/0901-x.case:2:10:", "loopback or pair" },
+	{ "case 0901\ntest:\n    frob s\n", "cases/0901-x.case:3:5:", "unknown step 'frob'" },
+	{ "case 0901\ntest:\n    bind s host\n", "cases/0901-x.case:3:5:", "'bind' takes 3 arguments, got 2" },
+	{ "case 0901\ntest:\n    bind s host 70000\n", "cases/0901-x.case:3:17:", "expected a port" },
+	{ "case 0901\ntest:\n    host c\n", "cases/0901-x.case:3:10:", "expected a b" },
+	{ "case 0901\ntitle a\ntitle b\n", "cases/0901-x.case:3:1:", "given twice" },
+	{ "case 0901\ntimeout -1\n", "cases/0901-x.case:2:9:", "positive number" },
+	{ "case 0901\nti\x01tle\n", "cases/0901-x.case:2:3:", "control character" },
+	{ "case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\n", "cases/0901-x.case:5:1:", "no 'expect' rule" },
+	{ "case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok\n    ref x\n", "cases/0901-x.case:6:1:", "no 'why'" },
+	{ "case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok when a=1\n    why w\n    ref x\n", "cases/0901-x.case:6:1:", "last 'expect' must have no 'when'" },
+};
+
+TEST_LOOP(parse, errors_name_file_line_column, 0, sizeof(bad_files) / sizeof(bad_files[0]))
 {
-	expect_error("", "cases/0901-x.case:1:1:", "expected 'case NUMBER'");
-	expect_error("title t\n", "cases/0901-x.case:1:1:", "starts with 'case NUMBER'");
-	expect_error("case 12\n", "cases/0901-x.case:1:6:", "four-digit");
-	expect_error("case 0902\n", "cases/0901-x.case:1:6:", "does not match the file name");
-	expect_error("case 0901\nfrobnicate x\n", "cases/0901-x.case:2:1:", "unknown directive 'frobnicate'");
-	expect_error("case 0901\nmatrix a x x\n", "cases/0901-x.case:2:12:", "listed twice");
-	expect_error("case 0901\nmatrix a x\nmatrix a y\n", "cases/0901-x.case:3:8:", "declared twice");
-	expect_error("case 0901\nmatrix a x/y\n", "cases/0901-x.case:2:10:", "may not contain '/'");
-	expect_error("case 0901\nexpect ok when a~b\n", "cases/0901-x.case:2:16:", "expected a condition");
-	expect_error("case 0901\nexpect ok when kernel=6.1\n", "cases/0901-x.case:2:16:", "kernel>=");
-	expect_error("case 0901\nexpect ok when kernel>=six\n", "cases/0901-x.case:2:16:", "kernel version");
-	expect_error("case 0901\nexpect ok when state>=x\n", "cases/0901-x.case:2:16:", "compare kernel versions only");
-	expect_error("case 0901\nexpect maybe\n", "cases/0901-x.case:2:8:", "expected an outcome");
-	expect_error("case 0901\nexpect any\n", "cases/0901-x.case:2:8:", "'expect any' asserts nothing");
-	expect_error("case 0901\nexpect ok when kernel>=6.1.x\n", "cases/0901-x.case:2:16:", "kernel version like 6.14");
-	expect_error("case 0901\nparam sysctl.net.ipv4.ip_local_port_range 40000-40000\n", "cases/0901-x.case:2:7:",
-		     "write 'sysctl net.ipv4.ip_local_port_range VALUE' instead");
-	expect_error("case 0901\n    socket s tcp\n", "cases/0901-x.case:2:5:", "outside a block");
-	expect_error("case 0901\nexpect ok\n    because x\n", "cases/0901-x.case:3:5:", "expected 'why' or 'ref'");
-	expect_error("case 0901\ntopology mesh\n", "cases/0901-x.case:2:10:", "loopback or pair");
-	expect_error("case 0901\ntest:\n    frob s\n", "cases/0901-x.case:3:5:", "unknown step 'frob'");
-	expect_error("case 0901\ntest:\n    bind s host\n", "cases/0901-x.case:3:5:", "'bind' takes 3 arguments, got 2");
-	expect_error("case 0901\ntest:\n    bind s host 70000\n", "cases/0901-x.case:3:17:", "expected a port");
-	expect_error("case 0901\ntest:\n    host c\n", "cases/0901-x.case:3:10:", "expected a b");
-	expect_error("case 0901\ntitle a\ntitle b\n", "cases/0901-x.case:3:1:", "given twice");
-	expect_error("case 0901\ntimeout -1\n", "cases/0901-x.case:2:9:", "positive number");
-	expect_error("case 0901\nti\x01tle\n", "cases/0901-x.case:2:3:", "control character");
-	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\n", "cases/0901-x.case:5:1:",
-		     "no 'expect' rule");
-	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok\n    ref x\n",
-		     "cases/0901-x.case:6:1:", "no 'why'");
-	expect_error("case 0901\ntitle t\ngroup g\ntest:\n    socket s tcp\nexpect ok when a=1\n    why w\n    ref x\n",
-		     "cases/0901-x.case:6:1:", "last 'expect' must have no 'when'");
+	expect_error(bad_files[_i].text, bad_files[_i].pos, bad_files[_i].phrase);
 }
 END_TEST
 
@@ -166,11 +181,10 @@ static void expect_expand_error(const char *text, const char *pos, const char *p
 {
 	struct case_file cf;
 	char err[512] = "";
-	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	parse_ok(text, &cf);
 	struct plan p = { 0 };
 	ck_assert_int_eq(plan_expand(&p, &cf, err, sizeof(err)), -1);
-	ck_assert_msg(strncmp(err, pos, strlen(pos)) == 0, "message '%s' does not start with '%s'", err, pos);
-	ck_assert_msg(strstr(err, phrase), "message '%s' does not say '%s'", err, phrase);
+	assert_message(err, pos, phrase);
 	plan_free(&p);
 	casefile_free(&cf);
 }
@@ -204,8 +218,7 @@ TEST(parse, trailing_comments_end_values_not_text)
 			   "    why because # it is\n"
 			   "    ref bind(2)\n";
 	struct case_file cf;
-	char err[512] = "";
-	ck_assert_msg(parse(text, &cf, err) == 0, "%s", err);
+	parse_ok(text, &cf);
 	ck_assert_str_eq(kv_get(&cf.sysctls, "net.ipv4.ip_local_port_range"), "40000 40001");
 	ck_assert_int_eq(cf.test.v[0].argc, 3);
 	ck_assert_str_eq(cf.title, "a #1 title");
@@ -234,8 +247,7 @@ TEST(parse, expect_at_and_try)
 			   "expect EADDRINUSE at listen when x=1\n    why w\n    ref r\n"
 			   "expect EADDRINUSE at bind\n    why w\n    ref r\n";
 	struct case_file cf;
-	char err[512] = "";
-	ck_assert_int_eq(parse(text, &cf, err), 0);
+	parse_ok(text, &cf);
 	ck_assert(cf.setup.v[1].may_fail);
 	ck_assert(!cf.setup.v[0].may_fail);
 	ck_assert_str_eq(cf.setup.v[1].argv[0], "bind");
