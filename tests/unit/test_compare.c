@@ -337,6 +337,60 @@ TEST(classify, params_are_a_compact_list)
 END_TEST
 
 /* Every writer succeeds on odd strings, and the XML ones never let markup from the data out. */
+/* Each group's rows, in row order, through the index the writers walk instead of the table. */
+TEST(classify, groups_index_their_rows)
+{
+	struct fixture fx;
+	fx_init(&fx, 2);
+	add_case(&fx.runs[0], "a1", "ok", "ok", ST_PASS, "g1");
+	add_case(&fx.runs[0], "b1", "ok", "ok", ST_PASS, "g2");
+	add_case(&fx.runs[0], "a2", "ok", "ok", ST_PASS, "g1");
+	add_case(&fx.runs[0], "c1", "ok", "ok", ST_PASS, "g3");
+	add_case(&fx.runs[0], "b2", "ok", "ok", ST_PASS, "g2");
+	add_case(&fx.runs[1], "b1", "ok", "ok", ST_PASS, "g2");
+	add_case(&fx.runs[1], "d1", "ok", "ok", ST_PASS, "g2");
+	fx_build(&fx);
+	const struct comparison *c = &fx.cmp;
+	ck_assert_uint_eq(c->ngroups, 3);
+	ck_assert_str_eq(c->groups[0], "g1");
+	ck_assert_str_eq(c->groups[1], "g2");
+	ck_assert_str_eq(c->groups[2], "g3");
+	static const char *const want[3][3] = { { "a1", "a2" }, { "b1", "b2", "d1" }, { "c1" } };
+	static const size_t nwant[3] = { 2, 3, 1 };
+	for (size_t g = 0; g < 3; g++) {
+		ck_assert_uint_eq(c->group_start[g + 1] - c->group_start[g], nwant[g]);
+		for (size_t k = 0; k < nwant[g]; k++) {
+			const struct compare_row *row = &c->rows[c->members[c->group_start[g] + k]];
+			ck_assert_str_eq(row->id, want[g][k]);
+			ck_assert_uint_eq(row->group, g);
+		}
+	}
+	fx_free(&fx);
+}
+
+/* As many groups as cases: one row each, every group found once. */
+TEST(classify, many_groups)
+{
+	struct fixture fx;
+	fx_init(&fx, 2);
+	enum { N = 50000 };
+	for (size_t r = 0; r < 2; r++)
+		for (int i = 0; i < N; i++) {
+			char id[32], group[32];
+			snprintf(id, sizeof(id), "%04d/n=%d", i % 10000, i);
+			snprintf(group, sizeof(group), "g%d", i);
+			add_case(&fx.runs[r], id, "ok", "ok", ST_PASS, group);
+		}
+	fx_build(&fx);
+	ck_assert_uint_eq(fx.cmp.nrows, N);
+	ck_assert_uint_eq(fx.cmp.ngroups, N);
+	for (size_t g = 0; g < N; g++) {
+		ck_assert_uint_eq(fx.cmp.group_start[g + 1] - fx.cmp.group_start[g], 1);
+		ck_assert_uint_eq(fx.cmp.rows[fx.cmp.members[fx.cmp.group_start[g]]].group, g);
+	}
+	fx_free(&fx);
+}
+
 TEST(classify, writers_escape_odd_strings)
 {
 	static const char odd[] = "<b>&amp;\"'|*_`\n\t\x01\xff end";
