@@ -78,6 +78,25 @@ static const struct compare_row *row_of(const struct comparison *cmp, const char
 	return NULL;
 }
 
+/* A case of run `run`, as add() makes it. */
+struct entry {
+	size_t run;
+	const char *id, *observed;
+	enum status st;
+};
+
+/* n runs holding the entries, compared. */
+static void fx_with(struct fixture *fx, size_t n, const struct entry *e, size_t ne)
+{
+	fx_init(fx, n);
+	for (size_t i = 0; i < ne; i++)
+		add(&fx->runs[e[i].run], e[i].id, e[i].observed, e[i].st);
+	fx_build(fx);
+}
+#define FX_WITH(fx, n, ...)                                           \
+	fx_with((fx), (n), (const struct entry[]){ __VA_ARGS__ },     \
+		sizeof((const struct entry[]){ __VA_ARGS__ }) / sizeof(struct entry))
+
 #define BIT(c) CHANGE_BIT(CHANGE_##c)
 
 /* One case over two runs: its classes and label. */
@@ -85,10 +104,7 @@ static void check_pair(const char *obs1, enum status st1, const char *obs2, enum
 		       unsigned classes, enum change_class label)
 {
 	struct fixture fx;
-	fx_init(&fx, 2);
-	add(&fx.runs[0], "0001/x", obs1, st1);
-	add(&fx.runs[1], "0001/x", obs2, st2);
-	fx_build(&fx);
+	FX_WITH(&fx, 2, { 0, "0001/x", obs1, st1 }, { 1, "0001/x", obs2, st2 });
 	const struct compare_row *row = row_of(&fx.cmp, "0001/x");
 	ck_assert_uint_eq(row->classes, classes);
 	ck_assert_str_eq(change_class_name(row->label), change_class_name(label));
@@ -101,62 +117,51 @@ static void check_pair(const char *obs1, enum status st1, const char *obs2, enum
 
 TCASE(classify);
 
-TEST(classify, same_outcome_is_same)
-{
-	check_pair("ok", ST_PASS, "ok", ST_PASS, 0, CHANGE_SAME);
-	check_pair("EINVAL", ST_FAIL, "EINVAL", ST_FAIL, 0, CHANGE_SAME);
-	check_pair("", ST_SKIP, "", ST_SKIP, 0, CHANGE_SAME);
-	check_pair("", ST_ERROR, "", ST_ERROR, 0, CHANGE_SAME);
-}
-END_TEST
-
-TEST(classify, different_outcome_both_passing_is_behaviour_not_regression)
-{
-	/* The expectation depends on the kernel: both runs pass, the kernel changed. */
-	check_pair("EADDRINUSE", ST_PASS, "ok", ST_PASS, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-}
-END_TEST
-
-TEST(classify, pass_to_fail_or_error_is_regression)
-{
-	check_pair("ok", ST_PASS, "EADDRINUSE", ST_FAIL, BIT(REGRESSION) | BIT(BEHAVIOUR),
-		   CHANGE_REGRESSION);
-	check_pair("ok", ST_PASS, "", ST_ERROR, BIT(REGRESSION) | BIT(BEHAVIOUR), CHANGE_REGRESSION);
+/* One case over two runs, as the runs saw it, and its classes and label. */
+static const struct pair_row {
+	const char *obs1;
+	enum status st1;
+	const char *obs2;
+	enum status st2;
+	unsigned classes;
+	enum change_class label;
+} pairs[] = {
+	/* The same outcome is same. */
+	{ "ok", ST_PASS, "ok", ST_PASS, 0, CHANGE_SAME },
+	{ "EINVAL", ST_FAIL, "EINVAL", ST_FAIL, 0, CHANGE_SAME },
+	{ "", ST_SKIP, "", ST_SKIP, 0, CHANGE_SAME },
+	{ "", ST_ERROR, "", ST_ERROR, 0, CHANGE_SAME },
+	/* A different outcome, both passing, is behaviour, not a regression: the expectation
+	 * depends on the kernel, both runs pass, the kernel changed. */
+	{ "EADDRINUSE", ST_PASS, "ok", ST_PASS, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	/* Pass to fail or error is a regression. */
+	{ "ok", ST_PASS, "EADDRINUSE", ST_FAIL, BIT(REGRESSION) | BIT(BEHAVIOUR), CHANGE_REGRESSION },
+	{ "ok", ST_PASS, "", ST_ERROR, BIT(REGRESSION) | BIT(BEHAVIOUR), CHANGE_REGRESSION },
 	/* Same observed, new expectation: still a regression, no behaviour change. */
-	check_pair("ok", ST_PASS, "ok", ST_FAIL, BIT(REGRESSION), CHANGE_REGRESSION);
-}
-END_TEST
+	{ "ok", ST_PASS, "ok", ST_FAIL, BIT(REGRESSION), CHANGE_REGRESSION },
+	/* Known issues are not failing: pass -> xfail (a listed kernel bug) and xpass are shown,
+	 * never a regression or a fix. */
+	{ "ok", ST_PASS, "EADDRINUSE", ST_XFAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	{ "EADDRINUSE", ST_FAIL, "EADDRINUSE", ST_XFAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	{ "ok", ST_PASS, "ok", ST_XPASS, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	{ "EADDRINUSE", ST_XFAIL, "EADDRINUSE", ST_XFAIL, 0, CHANGE_SAME },
+	{ "EADDRINUSE", ST_XFAIL, "EADDRINUSE", ST_FAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	/* Fail or error to pass is a fix. */
+	{ "EINVAL", ST_FAIL, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX },
+	{ "", ST_ERROR, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX },
+	/* Fail to error is behaviour. */
+	{ "EINVAL", ST_FAIL, "EINVAL", ST_ERROR, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	{ "EINVAL", ST_FAIL, "EPERM", ST_FAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR },
+	/* Becoming skipped or unskipped is coverage. */
+	{ "ok", ST_PASS, "", ST_SKIP, BIT(COVERAGE), CHANGE_COVERAGE },
+	{ "", ST_SKIP, "ok", ST_PASS, BIT(COVERAGE), CHANGE_COVERAGE },
+	{ "", ST_SKIP, "EINVAL", ST_FAIL, BIT(COVERAGE), CHANGE_COVERAGE },
+};
 
-TEST(classify, known_issues_are_not_failing)
+TEST_LOOP(classify, each_pair_of_runs, 0, sizeof(pairs) / sizeof(pairs[0]))
 {
-	/* pass -> xfail (a listed kernel bug) and xpass are shown, never a regression or a fix. */
-	check_pair("ok", ST_PASS, "EADDRINUSE", ST_XFAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-	check_pair("EADDRINUSE", ST_FAIL, "EADDRINUSE", ST_XFAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-	check_pair("ok", ST_PASS, "ok", ST_XPASS, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-	check_pair("EADDRINUSE", ST_XFAIL, "EADDRINUSE", ST_XFAIL, 0, CHANGE_SAME);
-	check_pair("EADDRINUSE", ST_XFAIL, "EADDRINUSE", ST_FAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-}
-END_TEST
-
-TEST(classify, fail_or_error_to_pass_is_fix)
-{
-	check_pair("EINVAL", ST_FAIL, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX);
-	check_pair("", ST_ERROR, "ok", ST_PASS, BIT(FIX) | BIT(BEHAVIOUR), CHANGE_FIX);
-}
-END_TEST
-
-TEST(classify, fail_to_error_is_behaviour)
-{
-	check_pair("EINVAL", ST_FAIL, "EINVAL", ST_ERROR, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-	check_pair("EINVAL", ST_FAIL, "EPERM", ST_FAIL, BIT(BEHAVIOUR), CHANGE_BEHAVIOUR);
-}
-END_TEST
-
-TEST(classify, becoming_skipped_or_unskipped_is_coverage)
-{
-	check_pair("ok", ST_PASS, "", ST_SKIP, BIT(COVERAGE), CHANGE_COVERAGE);
-	check_pair("", ST_SKIP, "ok", ST_PASS, BIT(COVERAGE), CHANGE_COVERAGE);
-	check_pair("", ST_SKIP, "EINVAL", ST_FAIL, BIT(COVERAGE), CHANGE_COVERAGE);
+	const struct pair_row *r = &pairs[_i];
+	check_pair(r->obs1, r->st1, r->obs2, r->st2, r->classes, r->label);
 }
 END_TEST
 
@@ -180,12 +185,8 @@ END_TEST
 TEST(classify, missing_cases_are_coverage_and_rows_keep_first_appearance_order)
 {
 	struct fixture fx;
-	fx_init(&fx, 2);
-	add(&fx.runs[0], "0003/a", "ok", ST_PASS);
-	add(&fx.runs[0], "0001/b", "ok", ST_PASS);
-	add(&fx.runs[1], "0002/new", "ok", ST_PASS);
-	add(&fx.runs[1], "0001/b", "ok", ST_PASS);
-	fx_build(&fx);
+	FX_WITH(&fx, 2, { 0, "0003/a", "ok", ST_PASS }, { 0, "0001/b", "ok", ST_PASS },
+		{ 1, "0002/new", "ok", ST_PASS }, { 1, "0001/b", "ok", ST_PASS });
 
 	ck_assert_uint_eq(fx.cmp.nrows, 3);
 	ck_assert_str_eq(fx.cmp.rows[0].id, "0003/a");
@@ -208,11 +209,8 @@ END_TEST
 TEST(classify, three_runs_regression_then_fix)
 {
 	struct fixture fx;
-	fx_init(&fx, 3);
-	add(&fx.runs[0], "0001/x", "ok", ST_PASS);
-	add(&fx.runs[1], "0001/x", "EADDRINUSE", ST_FAIL);
-	add(&fx.runs[2], "0001/x", "ok", ST_PASS);
-	fx_build(&fx);
+	FX_WITH(&fx, 3, { 0, "0001/x", "ok", ST_PASS }, { 1, "0001/x", "EADDRINUSE", ST_FAIL },
+		{ 2, "0001/x", "ok", ST_PASS });
 	const struct compare_row *row = row_of(&fx.cmp, "0001/x");
 
 	ck_assert_uint_eq(row->classes, BIT(REGRESSION) | BIT(FIX) | BIT(BEHAVIOUR));
@@ -235,11 +233,8 @@ TEST(classify, three_runs_regression_across_a_skip)
 {
 	/* pass, skip, fail: the regression compares with the last run where the case ran. */
 	struct fixture fx;
-	fx_init(&fx, 3);
-	add(&fx.runs[0], "0001/x", "ok", ST_PASS);
-	add(&fx.runs[1], "0001/x", "", ST_SKIP);
-	add(&fx.runs[2], "0001/x", "EPERM", ST_ERROR);
-	fx_build(&fx);
+	FX_WITH(&fx, 3, { 0, "0001/x", "ok", ST_PASS }, { 1, "0001/x", "", ST_SKIP },
+		{ 2, "0001/x", "EPERM", ST_ERROR });
 	const struct compare_row *row = row_of(&fx.cmp, "0001/x");
 
 	ck_assert_int_eq(row->cells[1].label, CHANGE_COVERAGE);
@@ -254,12 +249,8 @@ END_TEST
 TEST(classify, three_runs_present_in_the_middle_only)
 {
 	struct fixture fx;
-	fx_init(&fx, 3);
-	add(&fx.runs[0], "0001/a", "ok", ST_PASS);
-	add(&fx.runs[1], "0001/a", "ok", ST_PASS);
-	add(&fx.runs[1], "0002/b", "ok", ST_PASS);
-	add(&fx.runs[2], "0001/a", "ok", ST_PASS);
-	fx_build(&fx);
+	FX_WITH(&fx, 3, { 0, "0001/a", "ok", ST_PASS }, { 1, "0001/a", "ok", ST_PASS },
+		{ 1, "0002/b", "ok", ST_PASS }, { 2, "0001/a", "ok", ST_PASS });
 	const struct compare_row *row = row_of(&fx.cmp, "0002/b");
 
 	ck_assert_int_eq(row->label, CHANGE_COVERAGE);
@@ -291,11 +282,8 @@ END_TEST
 TEST(classify, duplicate_ids_in_memory_take_the_first)
 {
 	struct fixture fx;
-	fx_init(&fx, 2);
-	add(&fx.runs[0], "0001/x", "ok", ST_PASS);
-	add(&fx.runs[0], "0001/x", "EINVAL", ST_FAIL);
-	add(&fx.runs[1], "0001/x", "ok", ST_PASS);
-	fx_build(&fx);
+	FX_WITH(&fx, 2, { 0, "0001/x", "ok", ST_PASS }, { 0, "0001/x", "EINVAL", ST_FAIL },
+		{ 1, "0001/x", "ok", ST_PASS });
 	ck_assert_uint_eq(fx.cmp.nrows, 1);
 	ck_assert_int_eq(fx.cmp.rows[0].label, CHANGE_SAME);
 	fx_free(&fx);
@@ -475,6 +463,10 @@ static void check_bad(const char *content, const char *want)
 
 #define HEAD "{\"format\":\"sockreuse-report/1\","
 
+struct bad_report {
+	const char *content, *want;
+};
+
 TCASE(json_read, .setup = make_tmpdir, .teardown = remove_tmpdir);
 
 TEST(json_read, json_read_missing_file)
@@ -499,48 +491,52 @@ TEST(json_read, json_read_directory)
 }
 END_TEST
 
-TEST(json_read, json_read_rejects_what_is_not_a_report)
+/* Files that are no report: the content, and what the message says. */
+static const struct bad_report not_reports[] = {
+	{ "", "empty file" },
+	{ "hello", "not JSON: " },
+	{ "hello", "line 1" },
+	{ "{\"format\": \"sockreuse-report/1\", \"cases\": [{\"id\": \"a\", \"sta", "premature end of input" },
+	{ "{\"format\": \"sockreuse-report/1\", \"cases\": [", "not JSON (truncated): " },
+	{ "{\"format\": \"sockreuse-report/1\", \"cases\": [{\"id\": \"a", "(truncated)" },
+	{ "{} trailing", "not JSON: " },
+	{ "{\"a\": \"\xff\"}", "not JSON: " },
+	{ "[]", "not a sockreuse report: the top level is an array" },
+	{ "{\"a\":1}", "not a sockreuse report: no \"format\"" },
+	{ "{\"format\":\"junit\",\"cases\":[]}", "not a sockreuse report: \"format\" is \"junit\"" },
+	{ "{\"format\":3,\"cases\":[]}", "\"format\" is a number" },
+	{ HEAD "\"case\":[]}", "not a sockreuse report: no \"cases\" array" },
+	{ HEAD "\"cases\":{}}", "no \"cases\" array" },
+};
+
+TEST_LOOP(json_read, json_read_rejects_what_is_not_a_report, 0, sizeof(not_reports) / sizeof(not_reports[0]))
 {
-	check_bad("", "empty file");
-	check_bad("hello", "not JSON: ");
-	check_bad("hello", "line 1");
-	check_bad("{\"format\": \"sockreuse-report/1\", \"cases\": [{\"id\": \"a\", \"sta", "premature end of input");
-	check_bad("{\"format\": \"sockreuse-report/1\", \"cases\": [", "not JSON (truncated): ");
-	check_bad("{\"format\": \"sockreuse-report/1\", \"cases\": [{\"id\": \"a", "(truncated)");
-	check_bad("{} trailing", "not JSON: ");
-	check_bad("{\"a\": \"\xff\"}", "not JSON: ");
-	check_bad("[]", "not a sockreuse report: the top level is an array");
-	check_bad("{\"a\":1}", "not a sockreuse report: no \"format\"");
-	check_bad("{\"format\":\"junit\",\"cases\":[]}", "not a sockreuse report: \"format\" is \"junit\"");
-	check_bad("{\"format\":3,\"cases\":[]}", "\"format\" is a number");
-	check_bad(HEAD "\"case\":[]}", "not a sockreuse report: no \"cases\" array");
-	check_bad(HEAD "\"cases\":{}}", "no \"cases\" array");
+	check_bad(not_reports[_i].content, not_reports[_i].want);
 }
 END_TEST
 
-TEST(json_read, json_read_rejects_bad_cases)
-{
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\"},{\"status\":\"pass\"}]}",
-		  "case 2 has no \"id\"");
-	check_bad(HEAD "\"cases\":[{\"id\":\"\",\"status\":\"pass\"}]}", "case 1: \"id\" is empty");
-	check_bad(HEAD "\"cases\":[{\"id\":7,\"status\":\"pass\"}]}", "case 1: \"id\" is a number");
-	check_bad(HEAD "\"cases\":[3]}", "case 1 is a number, not an object");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\"},{\"id\":\"b\",\"status\":\"pass\"},"
-		       "{\"id\":\"a\",\"status\":\"fail\"}]}",
-		  "duplicate case id \"a\" (cases 1 and 3)");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\"}]}", "case \"a\" has no \"status\"");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"xfailed\"}]}", "unknown status \"xfailed\"");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"observed\":5}]}",
-		  "case \"a\": \"observed\" is a number, not a string");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"params\":[]}]}",
-		  "\"params\" is an array, not an object");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"refs\":[1]}]}", "refs[0]");
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"duration_ms\":\"x\"}]}",
-		  "\"duration_ms\" is a string, not a number");
-	check_bad(HEAD "\"kernel\":\"6.1\",\"cases\":[]}", "\"kernel\" is a string, not an object");
-	check_bad(HEAD "\"interrupted\":1,\"cases\":[]}", "\"interrupted\" is a number");
+/* Reports with a bad case: the content, and what the message says. */
+static const struct bad_report bad_cases[] = {
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\"},{\"status\":\"pass\"}]}", "case 2 has no \"id\"" },
+	{ HEAD "\"cases\":[{\"id\":\"\",\"status\":\"pass\"}]}", "case 1: \"id\" is empty" },
+	{ HEAD "\"cases\":[{\"id\":7,\"status\":\"pass\"}]}", "case 1: \"id\" is a number" },
+	{ HEAD "\"cases\":[3]}", "case 1 is a number, not an object" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\"},{\"id\":\"b\",\"status\":\"pass\"},{\"id\":\"a\",\"status\":\"fail\"}]}", "duplicate case id \"a\" (cases 1 and 3)" },
+	{ HEAD "\"cases\":[{\"id\":\"a\"}]}", "case \"a\" has no \"status\"" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"xfailed\"}]}", "unknown status \"xfailed\"" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"observed\":5}]}", "case \"a\": \"observed\" is a number, not a string" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"params\":[]}]}", "\"params\" is an array, not an object" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"refs\":[1]}]}", "refs[0]" },
+	{ HEAD "\"cases\":[{\"id\":\"a\",\"status\":\"pass\",\"duration_ms\":\"x\"}]}", "\"duration_ms\" is a string, not a number" },
+	{ HEAD "\"kernel\":\"6.1\",\"cases\":[]}", "\"kernel\" is a string, not an object" },
+	{ HEAD "\"interrupted\":1,\"cases\":[]}", "\"interrupted\" is a number" },
 	/* An id with a newline must not break the one-line message. */
-	check_bad(HEAD "\"cases\":[{\"id\":\"a\\nb\"}]}", "has no \"status\"");
+	{ HEAD "\"cases\":[{\"id\":\"a\\nb\"}]}", "has no \"status\"" },
+};
+
+TEST_LOOP(json_read, json_read_rejects_bad_cases, 0, sizeof(bad_cases) / sizeof(bad_cases[0]))
+{
+	check_bad(bad_cases[_i].content, bad_cases[_i].want);
 }
 END_TEST
 
