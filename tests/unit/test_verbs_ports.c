@@ -37,6 +37,19 @@ static const char *fact(const char *key)
 	return v;
 }
 
+/* Each KEY=VALUE of the list is a fact the steps so far reported. */
+static void expect_facts(const char *list)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *kv = strtok(buf, " "); kv; kv = strtok(NULL, " ")) {
+		char *eq = strchr(kv, '=');
+		ck_assert_msg(eq, "'%s' is no KEY=VALUE", kv);
+		*eq = '\0';
+		ck_assert_msg(strcmp(fact(kv), eq + 1) == 0, "fact %s is '%s', not '%s'", kv, fact(kv), eq + 1);
+	}
+}
+
 static void listener(void)
 {
 	STEP_OK_("socket l tcp");
@@ -80,14 +93,12 @@ TEST(listening, connect_until_fail_counts_the_range)
 {
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
 	STEP_OK_("connect-until-fail c host 5000 2");
-	ck_assert_str_eq(fact("c.count"), "2");
-	ck_assert_str_eq(fact("c.ports_distinct"), "2");
+	expect_facts("c.count=2 c.ports_distinct=2");
 	ck_assert_str_eq(fact("c.first_port"), "40000");  /* connect() starts with the low end's parity */
 	/* The held sockets are slots; one more does not fit. */
 	ck_assert(slot_find(&x, "c.2") && slot_find(&x, "c.2")->fd >= 0);
 	expect_errno("connect-until-fail d host 5000 1", EADDRNOTAVAIL);
-	ck_assert_str_eq(fact("d.count"), "0");
-	ck_assert_str_eq(fact("d.failed_in"), "connect");
+	expect_facts("d.count=0 d.failed_in=connect");
 }
 END_TEST
 
@@ -95,9 +106,7 @@ TEST(ports, bind_until_fail_counts_and_sorts_parity)
 {
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
 	expect_errno("bind-until-fail b host 3", EADDRINUSE);
-	ck_assert_str_eq(fact("b.count"), "2");
-	ck_assert_str_eq(fact("b.odd"), "1");
-	ck_assert_str_eq(fact("b.even"), "1");
+	expect_facts("b.count=2 b.odd=1 b.even=1");
 	ck_assert_str_eq(fact("b.first_port"), "40001");  /* bind(0) starts with the other parity */
 	ck_assert_str_eq(fact("b.failed_in"), "bind");
 }
@@ -132,8 +141,7 @@ TEST(listening, socket_range_option)
 		return;
 	}
 	ck_assert_msg(rc == STEP_OK, "%s", x.msg);
-	ck_assert_str_eq(fact("c.first_port"), "40000");
-	ck_assert_str_eq(fact("c.count"), "1");
+	expect_facts("c.first_port=40000 c.count=1");
 }
 END_TEST
 
@@ -141,9 +149,7 @@ END_TEST
 TEST(listening, reconnect_loop_runs_out_of_ports)
 {
 	expect_errno("reconnect-loop c l 5 bind=1020-1023", EADDRINUSE);
-	ck_assert_str_eq(fact("c.count"), "4");
-	ck_assert_str_eq(fact("c.ports_distinct"), "4");
-	ck_assert_str_eq(fact("c.failed_in"), "bind");
+	expect_facts("c.count=4 c.ports_distinct=4 c.failed_in=bind");
 }
 END_TEST
 
@@ -151,8 +157,7 @@ END_TEST
 TEST(listening, reconnect_loop_remedies)
 {
 	STEP_OK_("reconnect-loop a l 9 bind=1020-1023 linger=0");
-	ck_assert_str_eq(fact("a.count"), "9");
-	ck_assert_str_eq(fact("a.ports_distinct"), "4");
+	expect_facts("a.count=9 a.ports_distinct=4");
 	STEP_OK_("reconnect-loop b l 9 bind=1016-1019 closer=server");
 	ck_assert_str_eq(fact("b.count"), "9");
 }
@@ -178,16 +183,14 @@ TEST(ports, reconnect_loop_ephemeral)
 	listener();
 	STEP_OK_("sysctl net.ipv4.ip_local_port_range 40000 40001");
 	expect_errno("reconnect-loop c l 3", EADDRNOTAVAIL);
-	ck_assert_str_eq(fact("c.count"), "2");
-	ck_assert_str_eq(fact("c.failed_in"), "connect");
+	expect_facts("c.count=2 c.failed_in=connect");
 }
 END_TEST
 
 TEST(connected, close_first_leaves_time_wait)
 {
 	STEP_OK_("close-first c TIME_WAIT c.peer");
-	ck_assert_str_eq(fact("c.after_close"), "TIME_WAIT");
-	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSE_WAIT");
+	expect_facts("c.after_close=TIME_WAIT c.peer.before_close=CLOSE_WAIT");
 	ck_assert_int_eq(slot_state(&x, slot_find(&x, "c")), TCP_TIME_WAIT);
 	STEP_OK_("socket n tcp");
 	expect_errno("bind n host 4000", EADDRINUSE);
@@ -246,8 +249,7 @@ TEST(listening, close_first_with_linger_zero_resets)
 	STEP_OK_("connect c host 5000");
 	STEP_OK_("accept l c.peer");
 	STEP_OK_("close-first c CLOSED c.peer");
-	ck_assert_str_eq(fact("c.after_close"), "CLOSED");
-	ck_assert_str_eq(fact("c.peer.before_close"), "CLOSED");
+	expect_facts("c.after_close=CLOSED c.peer.before_close=CLOSED");
 	STEP_OK_("socket n tcp");
 	STEP_OK_("bind-when-free n host 4000 0");
 	ck_assert_str_eq(fact("n.waited_ms"), "0");
