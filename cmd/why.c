@@ -656,11 +656,11 @@ static int answer(const struct why_call *c, const struct why_host *h, const stru
 		const char *ex[] = { "op=connect", sel->held_time_wait ? "hold=time_wait" : "hold=open", "attempt=beyond" };
 		add_case(&a, find_case(cases, "0401", ex, 3));
 		for (size_t i = 0; i < nv; i++) {
-			const char *np[] = { "no_port=1" }, *tw[] = { "tw_reuse=1" };
+			const char *np[] = { "no_port=1" }, *tw[] = { "tw_reuse=1", "delay=after" };
 			if (v[i].change == CHANGE_NO_PORT)
 				add_case(&a, find_case(cases, "0406", np, 1));
 			if (v[i].change == CHANGE_TW_REUSE)
-				add_case(&a, find_case(cases, "0501", tw, 1));
+				add_case(&a, find_case(cases, "0501", tw, 2));
 		}
 	}
 	int rc = !a.outcome ? WHY_UNKNOWN : ok ? WHY_OK : WHY_FAILS;
