@@ -89,11 +89,11 @@ for c in "${COMPREPLY[@]}"; do printf '%s\n' "${line%"$last"}$c"; done
 
 
 def test_completion_subcommands(binary):
-    assert complete("./sockreuse ") == ["run", "list", "describe", "compare", "doc", "help", "--help", "--version"]
+    assert complete("./sockreuse ") == ["run", "list", "describe", "compare", "doc", "why", "help", "--help", "--version"]
     assert complete("./sockreuse de") == ["describe"]
 
 
-@pytest.mark.parametrize("cmd", ["run", "list", "describe", "compare", "doc"])
+@pytest.mark.parametrize("cmd", ["run", "list", "describe", "compare", "doc", "why"])
 def test_completion_knows_every_option_of_help(binary, cmd):
     help_text = subprocess.run([str(BIN), cmd, "--help"], capture_output=True, text=True).stdout
     documented = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", help_text)) - {"--help"}
