@@ -26,8 +26,8 @@ def sysctl(name, value):
         f.write(value)
 
 
-def tcp(family=socket.AF_INET, reuseaddr=False, reuseport=False, v6only=None):
-    s = socket.socket(family, socket.SOCK_STREAM)
+def sock(family=socket.AF_INET, reuseaddr=False, reuseport=False, v6only=None, kind=socket.SOCK_STREAM):
+    s = socket.socket(family, kind)
     if reuseaddr:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuseport:
@@ -54,7 +54,7 @@ def wait_state(port, state, deadline=10.0):
 
 def server_conn(reuseaddr, port=8000, server_closes_first=True, keep_listener=False):
     """A server accepts one connection on port; the one that closes first keeps TIME_WAIT."""
-    l = tcp(reuseaddr=reuseaddr)
+    l = sock(reuseaddr=reuseaddr)
     l.bind(("0.0.0.0", port))
     l.listen()
     c = socket.create_connection(("127.0.0.1", port))
@@ -68,14 +68,8 @@ def errname(e):
 
 def real_bind(addr, port, family=socket.AF_INET, reuseaddr=False, reuseport=False, v6only=None, listen=False,
               udp=False):
-    s = socket.socket(family, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    s = sock(family, reuseaddr, reuseport, v6only, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     try:
-        if reuseaddr:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuseport:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if v6only is not None:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
         s.bind((addr, port))
         if listen:
             s.listen()
@@ -120,7 +114,7 @@ def restart(old_reuseaddr, new_reuseaddr):
 
 
 def listener_running():
-    l = tcp(reuseaddr=True)
+    l = sock(reuseaddr=True)
     l.bind(("0.0.0.0", 8000))
     l.listen()
     keep.append(l)
@@ -138,7 +132,7 @@ def outlives_listener(reuseaddr):
 
 
 def dual_stack(v6only):
-    l = tcp(socket.AF_INET6, v6only=v6only)
+    l = sock(socket.AF_INET6, v6only=v6only)
     l.bind(("::", 8000))
     l.listen()
     keep.append(l)
@@ -147,7 +141,7 @@ def dual_stack(v6only):
 
 def reuseport_group(new_reuseport):
     for _ in range(2):
-        l = tcp(reuseport=True)
+        l = sock(reuseport=True)
         l.bind(("0.0.0.0", 8000))
         l.listen()
         keep.append(l)
@@ -160,7 +154,7 @@ def out_of_ports(lo, hi, conns, time_wait=0):
     `time_wait` of them closed first (TIME_WAIT)."""
     sysctl("net.ipv4.ip_local_port_range", f"{lo} {hi}")
     sysctl("net.ipv4.tcp_tw_reuse", "0")
-    l = tcp()
+    l = sock()
     l.bind(("127.0.0.1", 9000))
     l.listen(4096)
     keep.append(l)
@@ -192,9 +186,7 @@ def stop_remedy():
 
 
 def udp_shared(reuseaddr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    if reuseaddr:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s = sock(reuseaddr=reuseaddr, kind=socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", 5353))
     keep.append(s)
     args = ["bind", "0.0.0.0", "5353", "--udp"] + (["--reuseaddr"] if reuseaddr else [])
