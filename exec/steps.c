@@ -476,14 +476,22 @@ void case_prepare(void)
  * namespaces are written. */
 static void release_orphans(struct exec_ctx *x)
 {
-	if (seteuid(0) < 0)
+	/* A namespace that may serve another case keeps its sysctls: the scheduler releases
+	 * its orphans (case_release_orphans) only when it is found not empty and dropped. */
+	if (x->ci->ns_reusable || seteuid(0) < 0)
 		return;
 	for (int h = HOST_A; h <= (x->topo.kind == TOPO_PAIR ? HOST_B : HOST_A); h++)
 		if (ctx_enter(x, h) == STEP_OK)
 			sysctl_write(x->origin, ORPHAN_RETRIES_SYSCTL, "1", NULL, 0);
 }
 
-void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out)
+void case_release_orphans(const struct ns_id *origin)
+{
+	if (seteuid(0) == 0)
+		sysctl_write(origin, ORPHAN_RETRIES_SYSCTL, "1", NULL, 0);
+}
+
+void case_execute(const struct case_inst *ci, const struct ns_id *origin, bool reused, struct run_outcome *out)
 {
 	struct exec_ctx x = { .ci = ci, .origin = origin, .host = HOST_A, .facts = &out->facts };
 	char err[256];
@@ -493,7 +501,7 @@ void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct
 
 	out->kind = RUN_ERROR;
 	out->observed[0] = '\0';
-	unsigned flags = ci->uses_host2 ? 0 : TOPO_NO_SECOND_ADDRESS;
+	unsigned flags = (ci->uses_host2 ? 0 : TOPO_NO_SECOND_ADDRESS) | (reused ? TOPO_REUSED : 0);
 	if (topo_build_with(kind, flags, origin, &x.topo, err, sizeof(err)) < 0) {
 		snprintf(out->detail, sizeof(out->detail), "topology %s: %s", ci->topology, err);
 		return;

@@ -2,6 +2,7 @@
  * arguments, interpreted here inside the case's forked child (docs/case-format.md). */
 #ifndef SOCKREUSE_STEPS_H
 #define SOCKREUSE_STEPS_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "parse/casefile.h"
 #include "plan/plan.h"
@@ -25,7 +26,11 @@ struct run_outcome {
 void case_prepare(void);
 
 /* Runs one case in the current process, which must already be in a private network
- * namespace (the scheduler unshared it). origin is the runner's own namespace. */
-void case_execute(const struct case_inst *ci, const struct ns_id *origin, struct run_outcome *out);
+ * namespace (the scheduler unshared it, or entered one that an earlier case left empty:
+ * reused, only for a case with ns_reusable). origin is the runner's own namespace. */
+void case_execute(const struct case_inst *ci, const struct ns_id *origin, bool reused, struct run_outcome *out);
+/* In the case's loopback namespace, after case_execute of an ns_reusable case whose
+ * namespace is not kept: orphaned connections get one retry, so that the namespace goes soon. */
+void case_release_orphans(const struct ns_id *origin);
 
 #endif

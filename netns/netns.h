@@ -22,6 +22,8 @@ int ns_current(struct ns_id *out);
 /* True when this process is no longer in the namespace `origin` (recorded by the runner at
  * start, before any fork). Every write to the network configuration checks this first. */
 bool ns_is_private(const struct ns_id *origin);
+/* An O_RDONLY|O_CLOEXEC fd of this thread's network namespace, or -errno. */
+int ns_open_current(void);
 
 enum topo_kind {
 	TOPO_LOOPBACK, /* one namespace, lo up */
@@ -62,6 +64,9 @@ int topo_build(enum topo_kind kind, const struct ns_id *origin, struct topo *t, 
  * becomes reachable only once a kernel work item has added its local route, which topo_build
  * waits for; a case that never uses host2 need not pay for it. (::1 is ready at once.) */
 #define TOPO_NO_SECOND_ADDRESS 1u
+/* A namespace that served an earlier case and was found empty (ns_left_empty) after it:
+ * lo is up already, nothing is built. Only with TOPO_NO_SECOND_ADDRESS, on loopback. */
+#define TOPO_REUSED 2u
 int topo_build_with(enum topo_kind kind, unsigned flags, const struct ns_id *origin, struct topo *t, char *err,
 		    size_t errlen);
 /* Moves this process into host h (setns). Sockets created afterwards live there. */
@@ -133,5 +138,11 @@ struct diag_entry {
 };
 typedef int (*diag_entry_fn)(const struct diag_entry *e, void *data);
 int diag_each(int proto, int family, diag_entry_fn fn, void *data, char *err, size_t errlen);
+
+/* 1 when the current namespace holds no TCP socket in any state (TIME_WAIT and request
+ * sockets included), no UDP and no raw socket (netns/reuse.c); 0 when it does, or <0 when
+ * the kernel could not be asked, with what was found in why. The caller has closed its own
+ * files first. */
+int ns_left_empty(char *why, size_t whylen);
 
 #endif

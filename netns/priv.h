@@ -8,7 +8,5 @@ int ns_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute_
 /* Writes "<fmt...>" as is and returns rc: for messages that explain the errno better than strerror. */
 int ns_failmsg(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* An O_RDONLY|O_CLOEXEC fd of this thread's network namespace, or -errno. */
-int ns_open_current(void);
 
 #endif

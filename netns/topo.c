@@ -316,6 +316,9 @@ static int build_loopback(struct topo *t, unsigned flags, char *err, size_t errl
 	if (rc < 0)
 		return ns_fail(err, errlen, rc, "open current namespace");
 	t->ns[HOST_A] = rc;
+	if (flags & TOPO_REUSED)
+		return (flags & TOPO_NO_SECOND_ADDRESS) ? 0
+			: ns_failmsg(err, errlen, -EINVAL, "a reused namespace has no second address");
 	rc = nl_open(&nl, NETLINK_ROUTE, err, errlen);
 	if (rc)
 		return rc;

@@ -66,10 +66,10 @@ const struct verb_spec verb_specs[] = {
 	  .args = { NAME_, NAME_, { .kind = ARG_NUM, .lo = 1, .hi = PREFIX_MAX } } },
 	{ .name = "wait-state", .usage = "wait-state NAME STATE",
 	  .args = { NAME_, { .kind = ARG_STATE, .words = ALL_STATES } } },
-	{ .name = "drop", .usage = "drop a|b on|off", .args = { HOST_, { .kind = ARG_WORD, .words = "on off" } } },
-	{ .name = "link", .usage = "link a|b up|down", .args = { HOST_, { .kind = ARG_WORD, .words = "up down" } } },
+	{ .name = "drop", .usage = "drop a|b on|off", .flags = VERB_CHANGES_NETNS, .args = { HOST_, { .kind = ARG_WORD, .words = "on off" } } },
+	{ .name = "link", .usage = "link a|b up|down", .flags = VERB_CHANGES_NETNS, .args = { HOST_, { .kind = ARG_WORD, .words = "up down" } } },
 	/* A value may be several words: "40000 40010". */
-	{ .name = "sysctl", .usage = "sysctl NAME VALUE...",
+	{ .name = "sysctl", .usage = "sysctl NAME VALUE...", .flags = VERB_CHANGES_NETNS,
 	  .args = { { .kind = ARG_SYSCTL }, { .kind = ARG_TEXT, .repeat = 7 } } },
 	/* Only reads, in the case's namespace: any name may be asked about. */
 	{ .name = "read-sysctl", .usage = "read-sysctl NAME", .args = { { .kind = ARG_TEXT } } },

@@ -49,6 +49,9 @@ struct arg_spec {
 #define CASE_RPORT2 5001  /* a second listener of the remote */
 
 #define VERB_WAITS_ON_TIMER 0x1u  /* lets time pass: the scheduler overlaps such cases */
+/* Changes the namespace itself (a link, a neighbour, a sysctl), not only its sockets: the
+ * case's namespace never serves another case. A verb with writes_sysctl counts as one. */
+#define VERB_CHANGES_NETNS 0x2u
 
 #define VERB_MAX_ARGS 8
 

@@ -345,13 +345,16 @@ static int build_instance(struct plan *p, const struct case_file *cf, const size
 	if (subst_steps(cf, id.s, &cf->setup, &ci.vars, &ci.setup, err, errlen) < 0 ||
 	    subst_steps(cf, id.s, &cf->test, &ci.vars, &ci.test, err, errlen) < 0)
 		goto out;
+	int changes_ns = 0;
 	for (size_t i = 0; i < ci.test.n + ci.setup.n; i++) {
 		const struct step *st = i < ci.setup.n ? &ci.setup.v[i] : &ci.test.v[i - ci.setup.n];
 		const struct verb_spec *v = verb_spec_find(st->argv[0]);
 		ci.waits_on_timer |= v && (v->flags & VERB_WAITS_ON_TIMER);
+		changes_ns |= !v || (v->flags & VERB_CHANGES_NETNS) || v->writes_sysctl;
 		for (int a = 1; a < st->argc; a++)
 			ci.uses_host2 |= strncmp(st->argv[a], "host2", 5) == 0 || strcmp(st->argv[a], TOPO_A6_SECOND) == 0;
 	}
+	ci.ns_reusable = strcmp(ci.topology, "loopback") == 0 && !ci.sysctls.n && !ci.uses_host2 && !changes_ns;
 	ci.id = id.s;
 	id.s = NULL;
 	p->cases = xrealloc(p->cases, (p->ncases + 1) * sizeof(*p->cases));

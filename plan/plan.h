@@ -17,6 +17,9 @@ struct case_inst {
 	double timeout_s;
 	int waits_on_timer;    /* a step lets time pass: the scheduler overlaps such cases */
 	int uses_host2;        /* a step names host A's second address */
+	/* Its namespace may serve a later case if the kernel shows it empty afterwards: loopback,
+	 * no sysctl, no second address, no verb that changes the namespace (VERB_CHANGES_NETNS). */
+	int ns_reusable;
 };
 
 struct plan {

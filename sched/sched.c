@@ -1,4 +1,5 @@
 #include "sched/sched.h"
+#include "sched/nspool.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 /* Outcome wire format: one "key\tvalue\n" line per field; \t, \n and \\ in values escaped. */
@@ -96,9 +98,10 @@ struct child {
 	struct buf out;
 	int timed_out;
 	int timer;            /* the case sleeps on a timer: it holds no CPU slot */
+	int nsfd;             /* the namespace the case handed back, or -1 */
 };
 
-static void child_main(const struct case_inst *ci, const struct ns_id *origin, int wfd)
+static void child_main(const struct case_inst *ci, const struct ns_id *origin, int nsfd, int wfd)
 {
 	struct run_outcome o = { .kind = RUN_ERROR };
 	sigset_t none;
@@ -110,16 +113,20 @@ static void child_main(const struct case_inst *ci, const struct ns_id *origin, i
 	/* Its own process group, so that a timeout kills helpers too; and die with the runner. */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWNET) < 0)
-		snprintf(o.detail, sizeof(o.detail), "unshare(CLONE_NEWNET): %s", strerror(errno));
+	int reused = nsfd >= 0, keep = -1;
+	if (nspool_enter(nsfd, o.detail, sizeof(o.detail)) < 0)
+		;
 	else if (!ns_is_private(origin))
-		snprintf(o.detail, sizeof(o.detail), "still in the runner's namespace after unshare: refusing to run");
-	else
-		case_execute(ci, origin, &o);
+		snprintf(o.detail, sizeof(o.detail), "still in the runner's namespace after %s: refusing to run",
+			 reused ? "setns" : "unshare");
+	else {
+		case_execute(ci, origin, reused, &o);
+		keep = nspool_leave(ci, origin, &o, wfd);
+	}
 	struct buf b = { 0 };
 	outcome_encode(&o, &b);
 	for (size_t off = 0; off < b.len;) {
-		ssize_t n = write(wfd, b.s + off, b.len - off);
+		ssize_t n = nspool_send(wfd, b.s + off, b.len - off, off ? -1 : keep);
 		if (n <= 0)
 			break;
 		off += (size_t)n;
@@ -127,38 +134,43 @@ static void child_main(const struct case_inst *ci, const struct ns_id *origin, i
 	_exit(0);
 }
 
-static int start_child(const struct plan *p, const struct sched_opts *o, size_t ci, int rep, struct child *c,
-		       char *err, size_t errlen)
+static int start_child(const struct plan *p, const struct sched_opts *o, struct nspool *pool, size_t ci, int rep,
+		       struct child *c, char *err, size_t errlen)
 {
 	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	/* A socket, not a pipe: a case hands its namespace back over it (SCM_RIGHTS). */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+	int nsfd = nspool_take(pool, &p->cases[ci]);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
+		nspool_put(pool, nsfd, 0);
 		return -1;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(&p->cases[ci], o->origin, fds[1]);
+		child_main(&p->cases[ci], o->origin, nsfd, fds[1]);
 	}
+	if (nsfd >= 0)
+		close(nsfd);  /* the case holds it now, and hands it back if it leaves it empty */
 	/* Non-blocking, so that one slow child never stalls reading the others. */
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	setpgid(pid, pid);  /* also here, so that a kill before the child ran setpgid still works */
 	close(fds[1]);
 	double t = p->cases[ci].timeout_s > 0 ? p->cases[ci].timeout_s : o->timeout_s;
-	*c = (struct child){ .pid = pid, .fd = fds[0], .case_index = ci, .rep = rep, .started = now_ms() };
+	*c = (struct child){ .pid = pid, .fd = fds[0], .case_index = ci, .rep = rep, .started = now_ms(), .nsfd = -1 };
 	c->deadline = c->started + t * 1000.0;
 	return 0;
 }
 
-static void finish_child(struct child *c, const struct plan *p, const struct sched_opts *o, sched_result_fn cb,
-			 void *arg)
+static void finish_child(struct child *c, const struct plan *p, const struct sched_opts *o, struct nspool *pool,
+			 sched_result_fn cb, void *arg)
 {
 	int status = 0;
 	struct run_outcome out = { .kind = RUN_ERROR };
@@ -176,6 +188,8 @@ static void finish_child(struct child *c, const struct plan *p, const struct sch
 			snprintf(out.detail, sizeof(out.detail), "the case's process exited (%d) without a result",
 				 WEXITSTATUS(status));
 	}
+	nspool_put(pool, c->nsfd, !c->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0 && out.kind != RUN_ERROR);
+	c->nsfd = -1;
 	cb(arg, c->case_index, c->rep, &out, ms);
 	kv_free(&out.facts);
 	buf_free(&c->out);
@@ -215,6 +229,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 	struct child *kids = xcalloc((size_t)nslots, sizeof(*kids));
 	struct pollfd *pfd = xcalloc((size_t)nslots + 1, sizeof(*pfd));
 	size_t *order = run_order(p);
+	struct nspool pool = { .n = 0 };
 	sigset_t oldmask;
 	case_prepare();
 	int sfd = stop_signal_fd(&oldmask);
@@ -237,7 +252,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			int i = 0;
 			while (kids[i].pid)
 				i++;
-			if (start_child(p, o, ci, (int)(next / p->ncases), &kids[i], err, errlen) < 0) {
+			if (start_child(p, o, &pool, ci, (int)(next / p->ncases), &kids[i], err, errlen) < 0) {
 				rc = -1;
 				interrupted = 1;
 				break;
@@ -282,7 +297,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 			if (!c->pid)
 				continue;
 			char chunk[4096];
-			ssize_t r = read(c->fd, chunk, sizeof(chunk));
+			ssize_t r = nspool_recv(c->fd, chunk, sizeof(chunk), &c->nsfd);
 			if (r > 0) {
 				buf_addn(&c->out, chunk, (size_t)r);
 				continue;
@@ -302,8 +317,10 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 				close(c->fd);
 				waitpid(c->pid, NULL, 0);
 				buf_free(&c->out);
+				nspool_put(&pool, c->nsfd, 0);
+				c->nsfd = -1;
 			} else {
-				finish_child(c, p, o, cb, arg);
+				finish_child(c, p, o, &pool, cb, arg);
 			}
 			if (o->stop && *o->stop && !interrupted) {
 				interrupted = stopped = 1;
@@ -318,6 +335,7 @@ int sched_run(const struct plan *p, const struct sched_opts *o, sched_result_fn 
 	}
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	nspool_close(&pool);
 	free(kids);
 	free(pfd);
 	free(order);
