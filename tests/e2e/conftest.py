@@ -1,15 +1,10 @@
 """Shared fixtures for the end-to-end tests: the built binary, a scratch cases folder,
 and a helper that runs the binary and keeps what it printed."""
-import os
-import pathlib
-import shutil
 import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = ROOT / "sockreuse"
-CASES = ROOT / "cases"
+from helpers import BIN, CASES, REPO as ROOT, write_case  # noqa: F401 (CASES, ROOT: for the tests)
 
 
 @pytest.fixture(scope="session")
@@ -30,27 +25,25 @@ def sr():
 
 
 @pytest.fixture
-def cases_dir(tmp_path):
-    """An empty folder for hand-written case files."""
-    d = tmp_path / "cases"
+def write():
+    return write_case
+
+
+def new_dir(tmp_path, name):
+    """An empty folder below the test's tmp_path."""
+    d = tmp_path / name
     d.mkdir()
     return d
 
 
-def write_case(folder, name, text):
-    p = pathlib.Path(folder) / name
-    p.write_text(text)
-    return p
-
-
 @pytest.fixture
-def write():
-    return write_case
+def cases_dir(tmp_path):
+    """An empty folder for hand-written case files."""
+    return new_dir(tmp_path, "cases")
 
 
 @pytest.fixture
 def reports(tmp_path):
     """Paths for the three report files of one run (not created)."""
-    d = tmp_path / "reports"
-    d.mkdir()
+    d = new_dir(tmp_path, "reports")
     return {"tap": d / "run.tap", "junit": d / "junit.xml", "json": d / "run.json"}
