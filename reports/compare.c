@@ -407,6 +407,13 @@ void compare_put_xml(FILE *f, const char *s)
 	buf_free(&b);
 }
 
+void compare_put_params(FILE *f, const struct case_result *c, void (*put)(FILE *f, const char *s))
+{
+	char *params = compare_params(c);
+	put(f, params);
+	free(params);
+}
+
 const char *compare_run_label(const struct compare_run *r)
 {
 	return r->label;

@@ -137,6 +137,9 @@ char *compare_describe(const struct comparison *cmp, const struct compare_row *r
  * controls become references either way), so one helper covers both. */
 void compare_put_xml(FILE *f, const char *s);
 
+/* Writes c's params as compare_params() lists them, through put (a writer's escaper). */
+void compare_put_params(FILE *f, const struct case_result *c, void (*put)(FILE *f, const char *s));
+
 /* How a writer spells a row of a table with one cell per run. */
 struct table_style {
 	const char *row_open, *head_close;	/* around the row's name */

@@ -263,10 +263,16 @@ static void write_cell(FILE *f, const struct comparison *cmp, size_t j,
 	fputs("</td>", f);
 }
 
+/* The last cell of a row: its params, then the row's end. */
+static void write_params_cell(FILE *f, const struct compare_row *row)
+{
+	fputs("<td class=\"params\">", f);
+	compare_put_params(f, row->info, compare_put_xml);
+	fputs("</td></tr>\n", f);
+}
+
 static void write_changed_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
 {
-	char *params = compare_params(row->info);
-
 	fprintf(f, "<tr class=\"row-%s\" id=\"", change_class_name(row->label));
 	anchor_case(f, row->id);
 	fputs("\">", f);
@@ -275,10 +281,7 @@ static void write_changed_row(FILE *f, const struct comparison *cmp, const struc
 		change_class_name(row->label));
 	for (size_t j = 0; j < cmp->nruns; j++)
 		write_cell(f, cmp, j, &row->cells[j], j ? &row->cells[j - 1] : NULL, 1);
-	fputs("<td class=\"params\">", f);
-	compare_put_xml(f, params);
-	fputs("</td></tr>\n", f);
-	free(params);
+	write_params_cell(f, row);
 }
 
 static void write_changed(FILE *f, const struct comparison *cmp)
@@ -312,17 +315,12 @@ static void write_changed(FILE *f, const struct comparison *cmp)
 /* Unchanged rows are the same in every run: one outcome column says it all. */
 static void write_same_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
 {
-	char *params = compare_params(row->info);
-
 	fputs("<tr id=\"", f);
 	anchor_case(f, row->id);
 	fputs("\">", f);
 	write_case_cell(f, cmp, row);
 	write_cell(f, cmp, 0, &row->cells[0], NULL, 1);
-	fputs("<td class=\"params\">", f);
-	compare_put_xml(f, params);
-	fputs("</td></tr>\n", f);
-	free(params);
+	write_params_cell(f, row);
 }
 
 static void write_unchanged(FILE *f, const struct comparison *cmp)

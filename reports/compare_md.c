@@ -72,12 +72,10 @@ static void write_counts(FILE *f, const struct comparison *cmp)
 
 static void write_row(FILE *f, const struct comparison *cmp, const struct compare_row *row)
 {
-	char *params = compare_params(row->info);
-
 	fputs("| ", f);
 	md_put(f, row->id);
 	fputs(" | ", f);
-	md_put(f, params);
+	compare_put_params(f, row->info, md_put);
 	fputs(" |", f);
 	for (size_t j = 0; j < cmp->nruns; j++) {
 		const struct compare_cell *cell = &row->cells[j];
@@ -89,7 +87,6 @@ static void write_row(FILE *f, const struct comparison *cmp, const struct compar
 		free(text);
 	}
 	fprintf(f, " %s |\n", change_class_name(row->label));
-	free(params);
 }
 
 /* The group's changed rows (which > 0), unchanged rows (which < 0) or all rows (0). */
