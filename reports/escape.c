@@ -148,31 +148,30 @@ static void yaml_quoted(struct buf *b, const char *s, int escape_colon_space)
 	buf_add(b, "\"");
 }
 
-void esc_yaml_scalar(struct buf *b, const char *s)
+/* s as it is when plain_ok says YAML reads it back unchanged, else quoted. */
+static void yaml_plain_or_quoted(struct buf *b, const char *s, int (*plain_ok)(const char *),
+				 int escape_colon_space)
 {
 	s = or_empty(s);
-	if (yaml_plain_ok(s))
+	if (plain_ok(s))
 		buf_add(b, s);
 	else
-		yaml_quoted(b, s, 0);
+		yaml_quoted(b, s, escape_colon_space);
+}
+
+void esc_yaml_scalar(struct buf *b, const char *s)
+{
+	yaml_plain_or_quoted(b, s, yaml_plain_ok, 0);
 }
 
 void esc_yaml_item(struct buf *b, const char *s)
 {
-	s = or_empty(s);
-	if (yaml_plain_ok(s))
-		buf_add(b, s);
-	else
-		yaml_quoted(b, s, 1);
+	yaml_plain_or_quoted(b, s, yaml_plain_ok, 1);
 }
 
 void esc_yaml_key(struct buf *b, const char *s)
 {
-	s = or_empty(s);
-	if (yaml_plain_key_ok(s))
-		buf_add(b, s);
-	else
-		yaml_quoted(b, s, 0);
+	yaml_plain_or_quoted(b, s, yaml_plain_key_ok, 0);
 }
 
 void esc_tap_text(struct buf *b, const char *s)
