@@ -71,15 +71,27 @@ static json_t *member(const json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
+/* An optional member of the given kind ("a string", "a number", as json_kind says it): NULL in
+ * *out when absent or null, an error when it is of another kind. */
+static int member_as(const struct reader *rd, const json_t *obj, const char *key, const char *where,
+		     const char *kind, json_t **out)
+{
+	json_t *v = member(obj, key);
+	if (v && strcmp(json_kind(v), kind) != 0)
+		return fail(rd, "%s%s\"%s\" is %s, not %s", where, *where ? ": " : "", key, json_kind(v),
+			    kind);
+	*out = v;
+	return 0;
+}
+
 /* An optional string member into *out (a copy; "" when absent). where names the enclosing object
  * for messages ("kernel", "case \"x\""). */
 static int get_string(const struct reader *rd, const json_t *obj, const char *key,
 		      const char *where, char **out)
 {
-	json_t *v = member(obj, key);
-	if (v && !json_is_string(v))
-		return fail(rd, "%s%s\"%s\" is %s, not a string", where, *where ? ": " : "", key,
-			    json_kind(v));
+	json_t *v;
+	if (member_as(rd, obj, key, where, "a string", &v) < 0)
+		return -1;
 	*out = xstrdup(v ? json_string_value(v) : "");
 	return 0;
 }
@@ -88,10 +100,9 @@ static int get_string(const struct reader *rd, const json_t *obj, const char *ke
 static int get_duration(const struct reader *rd, const json_t *obj, const char *key,
 			const char *where, double *out)
 {
-	json_t *v = member(obj, key);
-	if (v && !json_is_number(v))
-		return fail(rd, "%s%s\"%s\" is %s, not a number", where, *where ? ": " : "", key,
-			    json_kind(v));
+	json_t *v;
+	if (member_as(rd, obj, key, where, "a number", &v) < 0)
+		return -1;
 	*out = v ? json_number_value(v) : 0;
 	if (*out < 0)
 		return fail(rd, "%s%s\"%s\" is %g: a duration is never negative", where, *where ? ": " : "",
@@ -103,12 +114,7 @@ static int get_duration(const struct reader *rd, const json_t *obj, const char *
 static int get_object(const struct reader *rd, const json_t *obj, const char *key,
 		      const char *where, json_t **out)
 {
-	json_t *v = member(obj, key);
-	if (v && !json_is_object(v))
-		return fail(rd, "%s%s\"%s\" is %s, not an object", where, *where ? ": " : "", key,
-			    json_kind(v));
-	*out = v;
-	return 0;
+	return member_as(rd, obj, key, where, "an object", out);
 }
 
 /* An optional {string: string} member (params, facts, properties). Values that are not strings
