@@ -1,6 +1,7 @@
 /* Names and addresses: errno and TCP state names, address words, slot bookkeeping. */
 #include "exec/exec.h"
 #include "lib/util.h"
+#include "lib/sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,23 +12,18 @@
 #include <time.h>
 #include <netinet/tcp.h>
 
-enum step_rc ctx_error(struct exec_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-	va_end(ap);
-	return STEP_ERROR;
-}
-
-enum step_rc ctx_skip(struct exec_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-	va_end(ap);
-	return STEP_SKIP;
-}
+/* ctx_error and ctx_skip: the message in x->msg, and the step's result. */
+#define CTX_SAYS(name, rc)                                               \
+	enum step_rc name(struct exec_ctx *x, const char *fmt, ...)      \
+	{                                                                \
+		va_list ap;                                              \
+		va_start(ap, fmt);                                       \
+		vsnprintf(x->msg, sizeof(x->msg), fmt, ap);              \
+		va_end(ap);                                              \
+		return rc;                                               \
+	}
+CTX_SAYS(ctx_error, STEP_ERROR)
+CTX_SAYS(ctx_skip, STEP_SKIP)
 
 enum step_rc ctx_errno(struct exec_ctx *x, int e, const char *what)
 {
@@ -87,69 +83,43 @@ int addr_resolve(struct exec_ctx *x, const char *word, int family, unsigned shor
 		 struct sockaddr_storage *ss, socklen_t *len)
 {
 	const struct topo *t = &x->topo;
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-		if (strcmp(word, "host") == 0)
-			sin->sin_addr = t->a4[HOST_A];
-		else if (strcmp(word, "host2") == 0)
-			sin->sin_addr = t->a4_second;
-		else if (strcmp(word, "peer") == 0)
-			sin->sin_addr = t->a4[HOST_B];
-		else if (strcmp(word, "any") == 0)
-			sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		else if (strcmp(word, "unassigned") == 0)
-			sin->sin_addr = t->unassigned4;
-		else if (strcmp(word, "loopback") == 0)
-			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		else if (inet_pton(AF_INET, word, &sin->sin_addr) != 1) {
-			ctx_error(x, "'%s' is no address word (host, host2, peer, any, unassigned, loopback) "
-				     "nor an IPv4 address", word);
-			return -1;
-		}
-		return 0;
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	const struct in_addr any4 = { htonl(INADDR_ANY) }, loopback4 = { htonl(INADDR_LOOPBACK) };
+	const struct {
+		const char *word;
+		const void *a4, *a6;
+	} words[] = {
+		{ "host", &t->a4[HOST_A], &t->a6[HOST_A] }, { "host2", &t->a4_second, &t->a6_second },
+		{ "peer", &t->a4[HOST_B], &t->a6[HOST_B] }, { "any", &any4, &in6addr_any },
+		{ "unassigned", &t->unassigned4, &t->unassigned6 },
+		{ "loopback", &loopback4, &in6addr_loopback },
+	};
+	bool v6 = family != AF_INET;
 	size_t wl = strlen(word);
-	if (wl > 7 && strcmp(word + wl - 7, "-mapped") == 0) {
+
+	family = v6 ? AF_INET6 : AF_INET;
+	if (v6 && wl > 7 && strcmp(word + wl - 7, "-mapped") == 0) {
 		/* host-mapped, any-mapped ...: the word's IPv4 address as ::ffff:a.b.c.d */
 		char v4word[32];
 		struct sockaddr_storage v4;
 		socklen_t l4;
+		struct in6_addr mapped = { 0 };
 		snprintf(v4word, sizeof(v4word), "%.*s", (int)(wl - 7), word);
 		if (addr_resolve(x, v4word, AF_INET, port, &v4, &l4) < 0)
 			return -1;
-		memset(ss, 0, sizeof(*ss));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&sin6->sin6_addr.s6_addr[12], &((struct sockaddr_in *)&v4)->sin_addr, 4);
-		*len = sizeof(*sin6);
+		mapped.s6_addr[10] = mapped.s6_addr[11] = 0xff;
+		memcpy(&mapped.s6_addr[12], sockaddr_addr(&v4), 4);
+		*len = sockaddr_fill(ss, family, &mapped, port);
 		return 0;
 	}
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	*len = sizeof(*sin6);
-	if (strcmp(word, "host") == 0)
-		sin6->sin6_addr = t->a6[HOST_A];
-	else if (strcmp(word, "host2") == 0)
-		sin6->sin6_addr = t->a6_second;
-	else if (strcmp(word, "peer") == 0)
-		sin6->sin6_addr = t->a6[HOST_B];
-	else if (strcmp(word, "any") == 0)
-		sin6->sin6_addr = in6addr_any;
-	else if (strcmp(word, "unassigned") == 0)
-		sin6->sin6_addr = t->unassigned6;
-	else if (strcmp(word, "loopback") == 0)
-		sin6->sin6_addr = in6addr_loopback;
-	else if (inet_pton(AF_INET6, word, &sin6->sin6_addr) != 1) {
+	const typeof(words[0]) *w = TABLE_FIND(words, sizeof(words) / sizeof(words[0]), word);
+	unsigned char literal[sizeof(struct in6_addr)];
+	if (!w && inet_pton(family, word, literal) != 1) {
+		*len = sockaddr_fill(ss, family, NULL, port);
 		ctx_error(x, "'%s' is no address word (host, host2, peer, any, unassigned, loopback) "
-			     "nor an IPv6 address", word);
+			     "nor an IPv%d address", word, v6 ? 6 : 4);
 		return -1;
 	}
+	*len = sockaddr_fill(ss, family, w ? (v6 ? w->a6 : w->a4) : literal, port);
 	return 0;
 }
 
