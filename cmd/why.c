@@ -708,7 +708,7 @@ static int answer(const struct why_call *c, const struct why_host *h, const stru
 				is_tw(sel->v[i]) ? tw++ : est++;
 			printf("  %zu connections toward it: %ld open, %ld in TIME_WAIT.\n", sel->n, est, tw);
 		}
-		for (size_t g = 0; g < sel->ngroups && c->op != WHY_CONNECT; g++) {
+		for (size_t g = 0; g < sel->ngroups && (c->op != WHY_CONNECT || c->from_port); g++) {
 			const struct why_variant *alone = sel->ngroups == 1 ? &v[0] : g < MAX_ALONE ? &v[n_as_is + g] : NULL;
 			const char *id = case_for(cases, sel->v[sel->groups[g].first], c);
 			print_socket_line(sel->v[sel->groups[g].first], sel->groups[g].count - 1,

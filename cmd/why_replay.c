@@ -237,8 +237,35 @@ static long listener_of(const struct why_selection *sel, size_t i)
 }
 
 /* The sockets holding a local port (bind questions, connect --from ADDR:PORT). */
-static void gen_port_holders(struct gen *g, const struct why_selection *sel, const struct why_variant *v,
-			     struct buf *notes)
+/* A connection of connect --from ADDR:PORT: the four-tuple decides connect(), so it is
+ * rebuilt as it is, from its own port to its own remote (the one asked about is `remote`). */
+static void gen_active(struct gen *g, const struct why_call *c, const struct seen_sock *s, size_t i, int st,
+		       int unseen)
+{
+	char name[24], peer[24], lname[24], la[64], ra[64], asked[64];
+	snprintf(name, sizeof(name), "s%zu", i);
+	snprintf(peer, sizeof(peer), "p%zu", i);
+	map_addr(&g->map, s->family, s->laddr, la, sizeof(la));
+	map_addr(&g->map, s->family, s->raddr, ra, sizeof(ra));
+	map_addr(&g->map, c->family, c->addr, asked, sizeof(asked));
+	if (strcmp(ra, asked) == 0 && s->rport == c->port) {
+		snprintf(lname, sizeof(lname), "remote");
+	} else {
+		snprintf(lname, sizeof(lname), "r%zu", i);
+		buf_printf(&g->b, "    socket %s tcp %s\n    bind %s %s %u\n    listen %s 4096\n", lname, fam_word(s->family),
+			   lname, ra, s->rport, lname);
+	}
+	uid_on(g, s->uid);
+	buf_printf(&g->b, "    socket %s tcp %s\n", name, fam_word(s->family));
+	uid_off(g, s->uid);
+	sock_opts(g, name, s, unseen);
+	buf_printf(&g->b, "    bind %s %s %u\n    connect %s %s %u\n    accept %s %s\n", name, la, s->lport, name, ra,
+		   s->rport, lname, peer);
+	gen_close_to(g, name, peer, st);
+}
+
+static void gen_port_holders(struct gen *g, const struct why_call *c, const struct why_selection *sel,
+			     const struct why_variant *v, struct buf *notes)
 {
 	int unseen = v->unseen;
 	bool *listener_needed = xcalloc(sel->n + 1, sizeof(bool));
@@ -298,6 +325,10 @@ static void gen_port_holders(struct gen *g, const struct why_selection *sel, con
 		map_addr(&g->map, s->family, s->laddr, la, sizeof(la));
 		map_addr(&g->map, s->family, s->raddr, ra, sizeof(ra));
 		long l = listener_of(sel, i);
+		if (c->op == WHY_CONNECT && l < 0) {
+			gen_active(g, c, s, i, st, unseen);
+			continue;
+		}
 		if (l < 0 && orphans == 1 && i == last_orphan) {
 			/* An accepted connection that outlived its listener: occupy's passive side. */
 			uid_on(g, s->uid);
@@ -474,7 +505,7 @@ static void gen_connect_test(struct gen *g, const struct why_call *c, const stru
 		map_addr(&g->map, c->from_family, c->from, from, sizeof(from));
 	uid_on(g, c->uid);
 	buf_printf(&g->b, "    socket new %s %s\n", c->proto == IPPROTO_UDP ? "udp" : "tcp", fam_word(c->family));
-	if (c->reuseaddr)
+	if (c->reuseaddr || v->change == CHANGE_REUSEADDR)
 		buf_printf(&g->b, "    setsockopt new SO_REUSEADDR 1\n");
 	if (c->no_port || v->change == CHANGE_NO_PORT || (v->change == CHANGE_OTHER_SRC && !c->from_port))
 		buf_printf(&g->b, "    setsockopt new IP_BIND_ADDRESS_NO_PORT 1\n");
@@ -503,12 +534,12 @@ char *why_case_text(const struct why_call *c, const struct why_host *h, const st
 		char a[64];
 		map_addr(&g.map, c->family, c->addr, a, sizeof(a));
 	}
-	if (c->op == WHY_BIND || c->from_port)
-		gen_port_holders(&g, sel, v, &notes);
 	if (c->op == WHY_CONNECT && c->from_port)
 		buf_printf(&g.b, "    socket remote tcp %s\n    bind remote %s %u\n    listen remote 4096\n",
 			   fam_word(c->family), ra, c->port);
-	else if (c->op == WHY_CONNECT)
+	if (c->op == WHY_BIND || c->from_port)
+		gen_port_holders(&g, c, sel, v, &notes);
+	if (c->op == WHY_CONNECT && !c->from_port)
 		gen_connect_setup(&g, c, h, sel, v, ra);
 	if (c->op == WHY_BIND || c->from_port)
 		buf_printf(&g.b, "    sysctl net.ipv4.ip_unprivileged_port_start %s\n", h->unpriv_start);

@@ -49,6 +49,10 @@ SCENARIOS = [
     # connect() without bind(): __inet_hash_connect() finds no port with a free four-tuple.
     ("out_of_ports", "EADDRNOTAVAIL"),
     ("out_of_ports_tw", "EADDRNOTAVAIL"),
+    # connect --from ADDR:PORT: bind() is judged first (EADDRINUSE without SO_REUSEADDR),
+    # then the four-tuple (__inet_check_established(): EADDRNOTAVAIL).
+    ("from_port", "EADDRINUSE"),
+    ("from_port_reuseaddr", "EADDRNOTAVAIL"),
     ("udp_shared", "ok"),
     ("udp_plain", "EADDRINUSE"),
     ("nobody", "ok"),

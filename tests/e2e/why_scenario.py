@@ -169,6 +169,27 @@ def out_of_ports(lo, hi, conns, time_wait=0):
     return why("connect", "127.0.0.1", "9000"), real_connect("127.0.0.1", 9000)
 
 
+def from_port(reuseaddr):
+    """A client that binds its source port (SO_REUSEADDR) and connects; a second one asks for
+    the same port toward the same server: with SO_REUSEADDR bind() passes, and connect()
+    finds the four-tuple taken."""
+    l = sock()
+    l.bind(("127.0.0.1", 9000))
+    l.listen()
+    c = sock(reuseaddr=True)
+    c.bind(("127.0.0.1", 5555))
+    c.connect(("127.0.0.1", 9000))
+    keep.extend([l, c, l.accept()[0]])
+    w = why("connect", "127.0.0.1", "9000", "--from", "127.0.0.1:5555", *(["--reuseaddr"] if reuseaddr else []))
+    s = sock(reuseaddr=reuseaddr)
+    try:
+        s.bind(("127.0.0.1", 5555))
+        s.connect(("127.0.0.1", 9000))
+        return w, "ok"
+    except OSError as e:
+        return w, errname(e.errno)
+
+
 def tw_reuse_remedy():
     """out_of_ports_tw, then the remedy `why` named applied for real: tcp_tw_reuse=1 in this
     namespace and the TIME_WAIT sockets a second old."""
@@ -212,6 +233,8 @@ SCENARIOS = {
     "out_of_ports_tw": lambda: out_of_ports(40000, 40009, 10, time_wait=4),
     "one_port_left": lambda: out_of_ports(40000, 40999, 999),
     "none_left_scaled": lambda: out_of_ports(40000, 40999, 1000),
+    "from_port": lambda: from_port(False),
+    "from_port_reuseaddr": lambda: from_port(True),
     "tw_reuse_remedy": tw_reuse_remedy,
     "stop_remedy": stop_remedy,
     "udp_shared": lambda: udp_shared(True),
