@@ -16,6 +16,7 @@
  * or a race. Closing states are reached with close(), as when a server process exits: the
  * occupant is then an orphan (or a TIME_WAIT socket) and is read back with sock_diag. */
 #include "exec/exec.h"
+#include "exec/verbs.h"
 #include "parse/verbs_spec.h"
 #include "lib/util.h"
 
@@ -459,3 +460,4 @@ enum step_rc occupy(struct exec_ctx *x, int argc, char **argv)
 		rc = ctx_error(x, "occupy %s: %s", r.state_name, x->msg);
 	return rc;
 }
+VERB("occupy", occupy);

@@ -56,6 +56,7 @@ static enum step_rc v_socket(struct exec_ctx *x, int argc, char **argv)
 	struct sock_slot *s;
 	return slot_open(x, argv[1], x->host, family, type, &s);
 }
+VERB("socket", v_socket);
 
 /* Socket options the suite speaks of, with how their VALUE is written. */
 /* Sets option opt to val, written as a case writes it, on fd. Returns 0, the errno of
@@ -125,6 +126,7 @@ static enum step_rc v_setsockopt(struct exec_ctx *x, int argc, char **argv)
 	int e = set_option(x, s->fd, argv[2], argv[3]);
 	return e < 0 ? STEP_ERROR : e ? ctx_errno(x, e, argv[2]) : STEP_OK;
 }
+VERB("setsockopt", v_setsockopt);
 
 /* need-option OPTION VALUE FAMILY: a prerequisite, as LTP's TCONF is: where the kernel
  * does not know the option (setsockopt() on a fresh TCP socket fails with ENOPROTOOPT),
@@ -140,6 +142,7 @@ static enum step_rc v_need_option(struct exec_ctx *x, int argc, char **argv)
 		return ctx_skip(x, "the kernel has no socket option %s (setsockopt: ENOPROTOOPT)", argv[1]);
 	return e < 0 ? STEP_ERROR : e ? ctx_errno(x, e, argv[1]) : STEP_OK;
 }
+VERB("need-option", v_need_option);
 
 static enum step_rc parse_port(struct exec_ctx *x, const char *s, unsigned short *port)
 {
@@ -174,6 +177,7 @@ static enum step_rc v_bind(struct exec_ctx *x, int argc, char **argv)
 	slot_record_ports(x, s, false);
 	return STEP_OK;
 }
+VERB("bind", v_bind);
 
 static enum step_rc v_listen(struct exec_ctx *x, int argc, char **argv)
 {
@@ -188,6 +192,7 @@ static enum step_rc v_listen(struct exec_ctx *x, int argc, char **argv)
 	slot_record_ports(x, s, false);
 	return STEP_OK;
 }
+VERB("listen", v_listen);
 
 static enum step_rc do_connect(struct exec_ctx *x, char **argv, int wait)
 {
@@ -209,12 +214,14 @@ static enum step_rc v_connect(struct exec_ctx *x, int argc, char **argv)
 	(void)argc;
 	return do_connect(x, argv, 1);
 }
+VERB("connect", v_connect);
 
 static enum step_rc v_connect_nowait(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
 	return do_connect(x, argv, 0);
 }
+VERB("connect-nowait", v_connect_nowait);
 
 static enum step_rc v_accept(struct exec_ctx *x, int argc, char **argv)
 {
@@ -232,6 +239,7 @@ static enum step_rc v_accept(struct exec_ctx *x, int argc, char **argv)
 	slot_record_ports(x, s, false);
 	return STEP_OK;
 }
+VERB("accept", v_accept);
 
 static enum step_rc v_shutdown(struct exec_ctx *x, int argc, char **argv)
 {
@@ -247,6 +255,7 @@ static enum step_rc v_shutdown(struct exec_ctx *x, int argc, char **argv)
 		return ctx_errno(x, errno, "shutdown");
 	return STEP_OK;
 }
+VERB("shutdown", v_shutdown);
 
 static enum step_rc v_close(struct exec_ctx *x, int argc, char **argv)
 {
@@ -262,6 +271,7 @@ static enum step_rc v_close(struct exec_ctx *x, int argc, char **argv)
 	slot_close(s);  /* the slot keeps its ports: an orphan's state is still readable */
 	return STEP_OK;
 }
+VERB("close", v_close);
 
 static int host_parse(const char *s)
 {
@@ -276,6 +286,7 @@ static enum step_rc v_host(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "host: expected a or b, got '%s'", argv[1]);
 	return ctx_enter(x, h);
 }
+VERB("host", v_host);
 
 /* Sockets created after "uid N" belong to uid N (the kernel takes a socket's owner from
  * the creator's fsuid, which follows the effective uid). */
@@ -290,6 +301,7 @@ static enum step_rc v_uid(struct exec_ctx *x, int argc, char **argv)
 				errno == EINVAL ? " (not mapped: run as root, not in a user namespace, for other users)" : "");
 	return STEP_OK;
 }
+VERB("uid", v_uid);
 
 static enum step_rc v_wait_state(struct exec_ctx *x, int argc, char **argv)
 {
@@ -304,6 +316,7 @@ static enum step_rc v_wait_state(struct exec_ctx *x, int argc, char **argv)
 	/* The case depends on this state from now on, whatever made it before. */
 	return rc ? rc : slot_declare(x, s, st, HOLDER_ANY, "wait-state");
 }
+VERB("wait-state", v_wait_state);
 
 /* "VERB a|b ON|OFF" steps that switch something of one host of the pair topology. */
 typedef int (*host_switch_fn)(const struct topo *t, int h, bool on, char *err, size_t errlen);
@@ -326,12 +339,14 @@ static enum step_rc v_drop(struct exec_ctx *x, int argc, char **argv)
 	(void)argc;
 	return switch_host(x, argv, "on", "off", topo_drop);
 }
+VERB("drop", v_drop);
 
 static enum step_rc v_link(struct exec_ctx *x, int argc, char **argv)
 {
 	(void)argc;
 	return switch_host(x, argv, "up", "down", topo_link);
 }
+VERB("link", v_link);
 
 static enum step_rc v_sysctl(struct exec_ctx *x, int argc, char **argv)
 {
@@ -347,6 +362,7 @@ static enum step_rc v_sysctl(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "%s", err);
 	return STEP_OK;
 }
+VERB("sysctl", v_sysctl);
 
 /* Observes whether a sysctl exists: ok, or ENOENT. For settings that were removed. */
 static enum step_rc v_read_sysctl(struct exec_ctx *x, int argc, char **argv)
@@ -359,6 +375,7 @@ static enum step_rc v_read_sysctl(struct exec_ctx *x, int argc, char **argv)
 	kv_set(x->facts, argv[1], val);
 	return STEP_OK;
 }
+VERB("read-sysctl", v_read_sysctl);
 
 /* Lets time pass. Only for scenarios that are about time passing (a reuse delay, a timer
  * expiring); synchronisation is always wait-state. */
@@ -371,41 +388,25 @@ static enum step_rc v_wait_ms(struct exec_ctx *x, int argc, char **argv)
 	sleep_ms(ms);
 	return STEP_OK;
 }
+VERB("wait-ms", v_wait_ms);
 
-const struct verb core_verbs[] = {
-	{ "socket", v_socket },
-	{ "setsockopt", v_setsockopt },
-	{ "need-option", v_need_option },
-	{ "bind", v_bind },
-	{ "listen", v_listen },
-	{ "connect", v_connect },
-	{ "connect-nowait", v_connect_nowait },
-	{ "accept", v_accept },
-	{ "shutdown", v_shutdown },
-	{ "close", v_close },
-	{ "host", v_host },
-	{ "uid", v_uid },
-	{ "occupy", occupy },
-	{ "wait-state", v_wait_state },
-	{ "drop", v_drop },
-	{ "link", v_link },
-	{ "sysctl", v_sysctl },
-	{ "read-sysctl", v_read_sysctl },
-	{ "wait-ms", v_wait_ms },
-	{ NULL, NULL },
-};
 
-/* Every verb table, each from the file that implements its verbs. */
-static const struct verb *const verb_tables[] = { core_verbs, conn_verbs, port_verbs };
-#define NTABLES (sizeof(verb_tables) / sizeof(verb_tables[0]))
+/* The bounds of the section VERB fills, from the linker. */
+extern const struct verb __start_sockreuse_verbs[], __stop_sockreuse_verbs[];
+
+const struct verb *verbs_begin(void)
+{
+	return __start_sockreuse_verbs;
+}
+
+const struct verb *verbs_end(void)
+{
+	return __stop_sockreuse_verbs;
+}
 
 const struct verb *verb_find(const char *name)
 {
-	for (size_t t = 0; t < NTABLES; t++)
-		for (const struct verb *v = verb_tables[t]; v->name; v++)
-			if (strcmp(v->name, name) == 0)
-				return v;
-	return NULL;
+	return TABLE_FIND(__start_sockreuse_verbs, (size_t)(verbs_end() - verbs_begin()), name);
 }
 
 /* "try STEP": runs the step and lets the kernel refuse it; what it came to, ok or the errno

@@ -116,11 +116,13 @@ static enum step_rc v_connect_peer(struct exec_ctx *x, int argc, char **argv)
 {
 	return connect_peer(x, argc, argv, 1);
 }
+VERB("connect-peer", v_connect_peer);
 
 static enum step_rc v_connect_peer_nowait(struct exec_ctx *x, int argc, char **argv)
 {
 	return connect_peer(x, argc, argv, 0);
 }
+VERB("connect-peer-nowait", v_connect_peer_nowait);
 
 static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 {
@@ -134,6 +136,7 @@ static enum step_rc v_wait_gone(struct exec_ctx *x, int argc, char **argv)
 		return ctx_error(x, "wait-gone: '%s' is still open: close it first", argv[1]);
 	return wait_state(x, s, STATE_GONE);
 }
+VERB("wait-gone", v_wait_gone);
 
 struct queued {
 	struct exec_ctx *x;
@@ -166,6 +169,7 @@ static enum step_rc v_wait_queued(struct exec_ctx *x, int argc, char **argv)
 				 state_deadline(x));
 	return STEP_OK;
 }
+VERB("wait-queued", v_wait_queued);
 
 static enum step_rc v_accept_until_fail(struct exec_ctx *x, int argc, char **argv)
 {
@@ -198,12 +202,5 @@ static enum step_rc v_accept_until_fail(struct exec_ctx *x, int argc, char **arg
 	kv_set(x->facts, name, val);
 	return rc;
 }
+VERB("accept-until-fail", v_accept_until_fail);
 
-const struct verb conn_verbs[] = {
-	{ "wait-queued", v_wait_queued },
-	{ "accept-until-fail", v_accept_until_fail },
-	{ "connect-peer", v_connect_peer },
-	{ "connect-peer-nowait", v_connect_peer_nowait },
-	{ "wait-gone", v_wait_gone },
-	{ NULL, NULL },
-};

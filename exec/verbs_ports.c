@@ -286,6 +286,7 @@ static enum step_rc v_connect_until_fail(struct exec_ctx *x, int argc, char **ar
 	free(t);
 	return rc;
 }
+VERB("connect-until-fail", v_connect_until_fail);
 
 /* bind-until-fail PREFIX ADDRESS MAX [reuseaddr=0|1] [range=LO-HI] [proto=tcp|udp]: binds sockets
  * PREFIX.1 ... to ADDRESS port 0 (the kernel chooses), keeping them, until one fails. */
@@ -320,6 +321,7 @@ static enum step_rc v_bind_until_fail(struct exec_ctx *x, int argc, char **argv)
 	free(t);
 	return rc;
 }
+VERB("bind-until-fail", v_bind_until_fail);
 
 /* ---- reconnect-loop ---- */
 
@@ -431,6 +433,7 @@ static enum step_rc v_reconnect_loop(struct exec_ctx *x, int argc, char **argv)
 	free(t);
 	return rc;
 }
+VERB("reconnect-loop", v_reconnect_loop);
 
 /* ---- close-first ---- */
 
@@ -471,6 +474,7 @@ static enum step_rc v_close_first(struct exec_ctx *x, int argc, char **argv)
 		return rc;
 	return ctx_enter(x, home);
 }
+VERB("close-first", v_close_first);
 
 /* ---- bind-when-free ---- */
 
@@ -511,6 +515,7 @@ static enum step_rc v_bind_when_free(struct exec_ctx *x, int argc, char **argv)
 	slot_ports(s);
 	return STEP_OK;
 }
+VERB("bind-when-free", v_bind_when_free);
 
 /* ---- the tcp_tw_reuse delay ---- */
 
@@ -534,6 +539,7 @@ static enum step_rc v_tw_reuse_delay(struct exec_ctx *x, int argc, char **argv)
 	kv_set(x->facts, TW_DELAY_SYSCTL, argv[1]);
 	return STEP_OK;
 }
+VERB("tw-reuse-delay", v_tw_reuse_delay);
 
 /* The clock of the reuse delay. Since 6.14 tcp_twsk_unique() counts milliseconds from the
  * TIME_WAIT's entry (tw_entry_stamp, tcp_clock_ms()) up to tcp_tw_reuse_delay. Before, it
@@ -592,6 +598,7 @@ static enum step_rc v_align_reuse_clock(struct exec_ctx *x, int argc, char **arg
 		sleep_until((second_of(now_ms()) + 1) * 1000.0 + DELAY_MARGIN_MS);
 	return STEP_OK;
 }
+VERB("align-reuse-clock", v_align_reuse_clock);
 
 /* before-reuse-delay NAME: checks that NAME's TIME_WAIT is still younger than the reuse
  * delay, as the kernel measures it: under the seconds rule, still the second in which its
@@ -613,6 +620,7 @@ static enum step_rc v_before_reuse_delay(struct exec_ctx *x, int argc, char **ar
 				 now - s->closing_ms, delay ? "tcp_tw_reuse_delay" : "the second it began in");
 	return STEP_OK;
 }
+VERB("before-reuse-delay", v_before_reuse_delay);
 
 /* wait-reuse-delay NAME: lets the reuse delay pass for NAME's TIME_WAIT, as the kernel
  * measures it: the delay and a margin after its closing ended, or until CLOCK_MONOTONIC's
@@ -630,16 +638,5 @@ static enum step_rc v_wait_reuse_delay(struct exec_ctx *x, int argc, char **argv
 	fact_long(x, "reuse_delay", "waited_ms", (long)(now_ms() - start));
 	return STEP_OK;
 }
+VERB("wait-reuse-delay", v_wait_reuse_delay);
 
-const struct verb port_verbs[] = {
-	{ "connect-until-fail", v_connect_until_fail },
-	{ "bind-until-fail", v_bind_until_fail },
-	{ "reconnect-loop", v_reconnect_loop },
-	{ "close-first", v_close_first },
-	{ "bind-when-free", v_bind_when_free },
-	{ "tw-reuse-delay", v_tw_reuse_delay },
-	{ "wait-reuse-delay", v_wait_reuse_delay },
-	{ "align-reuse-clock", v_align_reuse_clock },
-	{ "before-reuse-delay", v_before_reuse_delay },
-	{ NULL, NULL },
-};
