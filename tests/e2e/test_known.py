@@ -9,28 +9,15 @@ import subprocess
 import pytest
 
 from conftest import BIN, run
+from helpers import case_text
 
-WRONG = """case 0001
-title    a bind that succeeds, expected to fail
-group    knowntest
-matrix   n 1 2
-test:
-    socket s tcp
-    bind   s loopback 4000
-expect EADDRINUSE
-    why  a test of known-issues files: nothing holds the port, so this expectation is wrong on purpose
-    ref  bind(2)
-"""
-RIGHT = """case 0002
-title    a bind that succeeds
-group    knowntest
-test:
-    socket s tcp
-    bind   s loopback 4000
-expect ok
-    why  nothing holds the port
-    ref  bind(2)
-"""
+# A bind of a port nothing holds: expected to fail on purpose (0001), or rightly expected to
+# succeed (0002).
+BIND = ["socket s tcp", "bind s loopback 4000"]
+WRONG = case_text(1, BIND, "EADDRINUSE", title="a bind that succeeds, expected to fail", group="knowntest",
+                  head="matrix   n 1 2",
+                  why="a test of known-issues files: nothing holds the port, so this expectation is wrong on purpose")
+RIGHT = case_text(2, BIND, title="a bind that succeeds", group="knowntest", why="nothing holds the port")
 KNOWN = "# known issues of this test\n\n0001/n=1   fixed by deadbeef0001 (\"tcp: x\")\n  0002*\tsee https://example.invalid/1\n"
 
 
