@@ -126,6 +126,18 @@ static int parse_count(const char *opt, const char *arg, int max, int *out)
 	return 0;
 }
 
+/* Where the count of option c goes, what messages call c, and the largest count it takes;
+ * NULL when c takes no count. */
+static int *count_option(struct run_opts *o, int c, const char **name, int *max)
+{
+	switch (c) {
+	case 'j': *name = "-j"; *max = 256; return &o->jobs;
+	case 'M': *name = "--maxfail"; *max = 1000000; return &o->maxfail;
+	case 'r': *name = "--repeat"; *max = 100000; return &o->repeat;
+	}
+	return NULL;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -149,16 +161,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return -1;
 			continue;
 		}
+		const char *name;
+		int max, *count = count_option(o, c, &name, &max);
+		if (count) {
+			if (parse_count(name, optarg, max, count) < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
 		case 'c': o->cases_dir = optarg; break;
-		case 'j':
-			if (parse_count("-j", optarg, 256, &o->jobs) < 0)
-				return -1;
-			break;
-		case 'M':
-			if (parse_count("--maxfail", optarg, 1000000, &o->maxfail) < 0)
-				return -1;
-			break;
 		case 'x': o->maxfail = 1; break;
 		case 'q': o->verbosity = TERM_QUIET; break;
 		case 'v': o->verbosity = TERM_VERBOSE; break;
@@ -181,10 +192,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 					TIMEOUT_MAX_S, optarg);
 				return -1;
 			}
-			break;
-		case 'r':
-			if (parse_count("--repeat", optarg, 100000, &o->repeat) < 0)
-				return -1;
 			break;
 		case 'T': o->tap = optarg; break;
 		case 'J': o->junit = optarg; break;
