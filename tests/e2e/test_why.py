@@ -149,13 +149,21 @@ snap > "$1/after"
 """
 
 
+def until_ss(condition, deadline_s=10):
+    """Shell that polls the kernel's socket table (ss) until condition holds, for at most
+    deadline_s seconds: the scenario's sockets exist before `why` looks."""
+    return (f"i=0; until {condition}; do i=$((i+1)); [ $i -gt {deadline_s * 100} ] && "
+            f"{{ echo 'scenario sockets never appeared' >&2; exit 3; }}; sleep 0.01; done")
+
+
 def test_changes_nothing_in_the_namespace_it_reads(tmp_path):
     """The socket table and every net sysctl of the namespace `why` reads are the same before
     and after, while its replays build sockets and write sysctls in their own namespaces."""
     setup = ("python3 -c 'import socket,time,os\n"
              "l=socket.socket(); l.bind((\"127.0.0.1\",8000)); l.listen()\n"
              "c=socket.create_connection((\"127.0.0.1\",8000)); a,_=l.accept(); a.close(); c.close()\n"
-             "os.write(1,b\"x\"); time.sleep(60)' > /dev/null &\nsleep 0.3")
+             "os.write(1,b\"x\"); time.sleep(60)' > /dev/null &\n"
+             + until_ss("ss -Htan state time-wait | grep -q . && ss -Htln | grep -q :8000"))
     why = f"{BIN} why connect 127.0.0.1 8000 && {BIN} why bind 0.0.0.0 8000 --reuseaddr"
     script = HOST_VIEW % {"setup": setup.replace("python3", PY), "why": why}
     r = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", str(tmp_path)], capture_output=True, text=True,
@@ -176,7 +184,7 @@ def test_not_root_answers_from_sock_diag(tmp_path):
     if probe.returncode != 0:
         pytest.skip("unprivileged user namespaces are not allowed here")
     script = (f"ip link set lo up; {PY} -c 'import socket,time; l=socket.socket(); l.bind((\"127.0.0.1\",8000)); "
-              f"l.listen(); time.sleep(30)' & sleep 0.3; "
+              f"l.listen(); time.sleep(30)' & {until_ss('ss -Htln | grep -q :8000')}; "
               f"setpriv --reuid=65534 --regid=65534 --clear-groups {BIN} why bind 127.0.0.1 8000; echo rc=$?; kill %1")
     r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     out = r.stdout
