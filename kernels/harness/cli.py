@@ -154,12 +154,14 @@ def run_job(cfg, children, job, baselines):
         tree = fetch.unpack(cfg, pkg.deb)
         data, timing = qemu.boot(cfg, children, pkg, tree, job.label)
     path, rep = report.store(cfg, data)
+    note = ""
     if baselines:
-        report.write_baseline(cfg, rep)
+        _, written = report.write_baseline(cfg, rep)
+        note = "; baseline %s" % ("written" if written else "unchanged")
     suite = rep.get("duration_s")
-    log("%s: %s: %s in %.1f s (suite %s s, cpu %.1f s) -> %s" % (
+    log("%s: %s: %s in %.1f s (suite %s s, cpu %.1f s) -> %s%s" % (
         job.label, rep["kernel"]["release"], report.summary_line(rep), timing["wall"],
-        "%.1f" % suite if isinstance(suite, (int, float)) else "?", timing["cpu"], cfg.show(path)))
+        "%.1f" % suite if isinstance(suite, (int, float)) else "?", timing["cpu"], cfg.show(path), note))
     return path
 
 

@@ -12,6 +12,11 @@ from .config import log, run
 # What a baseline keeps of a case: what compare and the docs need. Titles, rationales and
 # references live in the case files.
 CASE_KEYS = ("id", "observed", "status", "facts")
+# Facts that record a choice the kernel makes at random (the ephemeral port connect() picks,
+# the first and last port of a port walk) or a wall-clock time: they differ from one run to
+# the next on the same kernel, so a baseline that kept them would change at every
+# regeneration and say nothing the outcome does not.
+VOLATILE_FACTS = re.compile(r"(^|\.)(remote_port|first_port|last_port|waited_ms|age_ms)$")
 RUN_KEYS = ("format", "tool", "kernel", "hostname", "started", "duration_s", "interrupted",
             "properties", "summary")
 
@@ -47,29 +52,57 @@ def store(cfg, data):
     return path, rep
 
 
+def compact_case(c):
+    """id, observed, status and the facts that do not vary per run (none: no facts key)."""
+    kept = {k: c[k] for k in CASE_KEYS if k in c}
+    facts = {k: v for k, v in (kept.pop("facts", None) or {}).items() if not VOLATILE_FACTS.search(k)}
+    if facts:
+        kept["facts"] = facts
+    return kept
+
+
 def compact(rep):
     """The baseline form of a report: the run's identity, and per case only id, observed,
-    status and facts (empty facts left out), one case per line so that a diff of two
+    status and facts (see compact_case), one case per line so that a diff of two
     uncompressed baselines reads case by case."""
     head = {k: rep[k] for k in RUN_KEYS if k in rep}
-    lines = []
-    for c in rep.get("cases", []):
-        kept = {k: c[k] for k in CASE_KEYS if k in c and not (k == "facts" and not c[k])}
-        lines.append(json.dumps(kept, ensure_ascii=False, separators=(",", ":")))
+    lines = [json.dumps(compact_case(c), ensure_ascii=False, separators=(",", ":"))
+             for c in rep.get("cases", [])]
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
     text += ',"cases":[\n' + ",\n".join(lines) + "\n]}\n"
     return text.encode()
 
 
+def outcomes(rep):
+    """What compare tells apart: the kernel, and per case id, observed and status. Facts
+    are left out: some of them (how many ports a random port walk took before it failed)
+    differ between two runs of one kernel, and compare does not count them as a change."""
+    return rep.get("kernel"), [(c.get("id"), c.get("observed", ""), c.get("status")) for c in rep.get("cases", [])]
+
+
+def read_baseline(path):
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError, EOFError):
+        return None
+
+
 def write_baseline(cfg, rep):
     """reports/baselines/<release>.json.gz (gzip, no timestamp: the same report gives the same
-    bytes); an uncompressed baseline of the same release is removed."""
+    bytes); an uncompressed baseline of the same release is removed. A baseline that already
+    records the same outcomes (outcomes()) is left as it is, so that regenerating the
+    baselines changes only the files of kernels whose behaviour, or whose cases, changed. Returns (path, whether
+    it was written)."""
     os.makedirs(cfg.baselines, exist_ok=True)
     base = os.path.join(cfg.baselines, rep["kernel"]["release"] + ".json")
-    write_atomic(base + ".gz", gzip.compress(compact(rep), compresslevel=9, mtime=0))
+    old = read_baseline(base + ".gz")
+    written = old is None or outcomes(old) != outcomes(rep)
+    if written:
+        write_atomic(base + ".gz", gzip.compress(compact(rep), compresslevel=9, mtime=0))
     if os.path.exists(base):
         os.unlink(base)
-    return base + ".gz"
+    return base + ".gz", written
 
 
 def summary_line(rep):

@@ -68,7 +68,8 @@ FULL = {
          "rationale": "R" * 500, "refs": ["bind(2)"], "facts": {}},
         {"id": "0101/b", "number": 101, "title": "T", "group": "bind", "params": {"op": "bind"},
          "expected": "ok", "observed": "EADDRINUSE", "status": "fail", "duration_ms": 1.0, "detail": "d",
-         "rationale": "R", "refs": [], "facts": {"port": "4000"}},
+         "rationale": "R", "refs": [], "facts": {"port": "4000", "new.remote_port": "48284",
+                                                 "b.first_port": "40001", "new.waited_ms": "12"}},
     ],
 }
 
@@ -76,8 +77,8 @@ FULL = {
 def test_compact_baseline_keeps_only_what_compare_needs(tmp_path):
     cfg = Config(baselines=str(tmp_path))
     (tmp_path / "6.1.0-57-cloud-amd64.json").write_text("{}")   # an old uncompressed one goes
-    path = report.write_baseline(cfg, FULL)
-    assert path.endswith("6.1.0-57-cloud-amd64.json.gz")
+    path, written = report.write_baseline(cfg, FULL)
+    assert written and path.endswith("6.1.0-57-cloud-amd64.json.gz")
     assert not (tmp_path / "6.1.0-57-cloud-amd64.json").exists()
     with gzip.open(path, "rt") as f:
         text = f.read()
@@ -85,9 +86,26 @@ def test_compact_baseline_keeps_only_what_compare_needs(tmp_path):
     assert [set(c) for c in rep["cases"]] == [{"id", "observed", "status"}, {"id", "observed", "status", "facts"}]
     assert rep["kernel"] == FULL["kernel"] and rep["summary"] == FULL["summary"]
     assert "rationale" not in text and "title" not in text
+    assert rep["cases"][1]["facts"] == {"port": "4000"}                # nothing that varies per run
     assert len(text.splitlines()) == len(FULL["cases"]) + 2          # one case per line
-    again = report.write_baseline(cfg, FULL)
+    os.unlink(path)
+    again, _ = report.write_baseline(cfg, FULL)
     assert open(again, "rb").read() == open(path, "rb").read()        # no timestamp inside
+
+
+def test_a_baseline_is_rewritten_only_when_its_outcomes_change(tmp_path):
+    cfg = Config(baselines=str(tmp_path))
+    path, _ = report.write_baseline(cfg, FULL)
+    first = open(path, "rb").read()
+    rerun = json.loads(json.dumps(FULL))
+    rerun["started"], rerun["duration_s"] = "2026-12-03T06:00:00Z", 2.5
+    rerun["cases"][1]["facts"]["new.remote_port"] = "51234"          # another random pick
+    assert report.write_baseline(cfg, rerun) == (path, False)
+    assert open(path, "rb").read() == first
+    rerun["cases"][1]["observed"], rerun["cases"][1]["status"] = "ok", "pass"
+    assert report.write_baseline(cfg, rerun) == (path, True)
+    with gzip.open(path, "rt") as f:
+        assert json.load(f)["cases"][1]["status"] == "pass"
 
 
 def stand_in(tmp_path, compare_script):
