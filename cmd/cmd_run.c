@@ -424,7 +424,7 @@ static void finalize_case(struct run_state *st, size_t ci)
 	r.file = (char *)case_file_shown(c->cf->path);
 	r.line = rule->pos.line;
 	struct case_result *slot = &st->results[st->slot_of[ci]];
-	case_result_copy(slot, &r);
+	case_result_borrow(slot, &r);
 	st->done[st->slot_of[ci]] = 1;
 	buf_free(&detail);
 	emit(st, slot);
@@ -665,6 +665,9 @@ int cmd_run(int argc, char **argv)
 		plan_free(&plan);
 		return EXIT_USAGE;
 	}
+	/* Only cheaper forks hang on it: a plan that cannot be frozen still runs. */
+	if (plan_freeze(&plan) < 0)
+		fprintf(stderr, "sockreuse run: warning: plan_freeze: %s; every fork copies the plan\n", strerror(errno));
 	if (ns_current(&origin) < 0) {
 		fprintf(stderr, "sockreuse run: cannot read this process's network namespace\n");
 		return EXIT_USAGE;

@@ -374,6 +374,8 @@ out:
 
 int plan_expand(struct plan *p, const struct case_file *cf, char *err, size_t errlen)
 {
+	if (p->frozen.base)
+		abort();   /* a frozen plan is read-only */
 	if (check_file(cf, err, errlen) < 0)
 		return -1;
 	size_t *cell = xcalloc(cf->naxes + 1, sizeof(size_t));
@@ -434,6 +436,10 @@ static int duplicate_id(const struct plan *p, char *err, size_t errlen)
 	return dup;
 }
 
+/* All files are parsed before any is expanded, so that the parsed files, which the plan
+ * keeps, lie together at the bottom of the heap, below the expansion that plan_freeze moves
+ * out and frees: the heap then shrinks back instead of keeping every page that one small
+ * parsed object pins (what a fork copies). Messages still come in file order. */
 int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char *err, size_t errlen)
 {
 	struct dirent **names;
@@ -443,43 +449,57 @@ int plan_load(const char *dir, struct plan *p, int keep_going, char **bad, char 
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	struct buf badlist = { 0 };
-	int rc = 0;
+	char **why = xcalloc((size_t)n + 1, sizeof(char *));   /* each file's message, or NULL */
+	int *file_of = xcalloc((size_t)n + 1, sizeof(int));    /* p->files index -> names index */
+	int stop = n;                                          /* without keep_going: the first bad file */
 	p->files = xcalloc((size_t)n, sizeof(*p->files));
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < stop; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
 		struct case_file *cf = &p->files[p->nfiles];
 		int ok = casefile_load(path, cf, err, errlen) == 0;
-		if (ok) {
-			for (size_t j = 0; j < p->nfiles; j++) {
-				if (p->files[j].number == cf->number) {
-					pos_failf(cf, cf->number_pos, err, errlen, "case number %04d is also used by %s", cf->number,
-						  p->files[j].path);
-					ok = 0;
-					casefile_free(cf);
-					break;
-				}
-			}
-		}
-		if (ok) {
-			p->nfiles++;
-			size_t before = p->ncases;
-			if (plan_expand(p, cf, err, errlen) < 0) {
+		for (size_t j = 0; ok && j < p->nfiles; j++) {
+			if (p->files[j].number == cf->number) {
+				pos_failf(cf, cf->number_pos, err, errlen, "case number %04d is also used by %s", cf->number,
+					  p->files[j].path);
 				ok = 0;
-				p->ncases = before;  /* instances of a half-expanded file are dropped */
+				casefile_free(cf);
 			}
 		}
 		free(path);
-		if (!ok) {
-			if (!keep_going) {
-				rc = -1;
-				break;
-			}
-			buf_printf(&badlist, "%s\n", err);
+		if (ok) {
+			file_of[p->nfiles++] = i;
+		} else {
+			why[i] = xstrdup(err);
+			if (!keep_going)
+				stop = i;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (size_t f = 0; f < p->nfiles; f++) {
+		int i = file_of[f];
+		if (i >= stop)
+			break;
+		size_t before = p->ncases;
+		if (plan_expand(p, &p->files[f], err, errlen) < 0) {
+			p->ncases = before;  /* instances of a half-expanded file are dropped */
+			why[i] = xstrdup(err);
+			if (!keep_going)
+				stop = i;
+		}
+	}
+	int rc = 0;
+	if (stop < n) {
+		snprintf(err, errlen, "%s", why[stop]);
+		rc = -1;
+	}
+	struct buf badlist = { 0 };
+	for (int i = 0; i < n; i++) {
+		if (why[i] && keep_going)
+			buf_printf(&badlist, "%s\n", why[i]);
+		free(why[i]);
 		free(names[i]);
+	}
+	free(why);
+	free(file_of);
 	free(names);
 	if (bad)
 		*bad = badlist.s;
@@ -533,16 +553,17 @@ static int params_match(const struct kvlist *params, const struct kvlist *want)
 void plan_filter(struct plan *p, const struct plan_select *sel)
 {
 	size_t keep = 0;
+	if (p->frozen.base)
+		abort();   /* a frozen plan is read-only: filter before plan_freeze */
 	for (size_t i = 0; i < p->ncases; i++) {
 		struct case_inst *c = &p->cases[i];
 		int in = (!sel->ninclude || matches_any(c->id, sel->include, sel->ninclude)) &&
 			 !matches_any(c->id, sel->exclude, sel->nexclude) && params_match(&c->params, &sel->params);
 		if (in)
 			p->cases[keep++] = *c;
-		/* Dropped instances keep their memory until plan_free; they are few and short-lived. */
 		else
 			free(c->id), free(c->title), free(c->topology), kv_free(&c->vars), kv_free(&c->params),
-				kv_free(&c->sysctls);
+				kv_free(&c->sysctls), steplist_free(&c->setup), steplist_free(&c->test);
 	}
 	p->ncases = keep;
 }
@@ -557,7 +578,7 @@ const struct case_inst *plan_find(const struct plan *p, const char *id)
 
 void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->ncases; i++) {
+	for (size_t i = 0; i < p->ncases && !p->frozen.base; i++) {
 		struct case_inst *c = &p->cases[i];
 		free(c->id);
 		free(c->title);
@@ -568,7 +589,10 @@ void plan_free(struct plan *p)
 		steplist_free(&c->setup);
 		steplist_free(&c->test);
 	}
-	free(p->cases);
+	if (p->frozen.base)
+		arena_free(&p->frozen);
+	else
+		free(p->cases);
 	for (size_t i = 0; i < p->nfiles; i++)
 		casefile_free(&p->files[i]);
 	free(p->files);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "parse/casefile.h"
 #include "lib/kv.h"
+#include "lib/arena.h"
 
 struct case_inst {
 	const struct case_file *cf;
@@ -27,6 +28,7 @@ struct plan {
 	size_t nfiles;
 	struct case_inst *cases;
 	size_t ncases;
+	struct arena frozen;   /* after plan_freeze: the cases, read-only (see lib/arena.h) */
 };
 
 /* Loads every *.case file of dir (sorted by name) and expands it. Returns 0, or -1 with
@@ -45,6 +47,10 @@ struct plan_select {
 /* Keeps only the selected instances. */
 void plan_filter(struct plan *p, const struct plan_select *sel);
 const struct case_inst *plan_find(const struct plan *p, const char *id);
+/* Moves the cases into a read-only shared arena, so that forking a case no longer copies
+ * the page tables of the whole plan. After it, the plan can be read and freed, no longer
+ * filtered or extended. 0, or -1 with errno set (the plan is then unchanged and usable). */
+int plan_freeze(struct plan *p);
 void plan_free(struct plan *p);
 
 /* Replaces {name} in s with its value in vars. Returns a new string, or NULL with

@@ -91,9 +91,27 @@ void case_result_copy(struct case_result *d, const struct case_result *c)
 	d->line = c->line;
 }
 
+void case_result_borrow(struct case_result *d, const struct case_result *c)
+{
+	static char none[1];   /* where a copy would hold "", so writers see the same either way */
+	*d = *c;
+	char **strs[] = { &d->id, &d->title, &d->group, &d->expected, &d->observed, &d->rationale, &d->known, &d->file };
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (!*strs[i])
+			*strs[i] = none;
+	d->detail = dup_or_empty(c->detail);
+	d->borrowed = 1;
+}
+
 /* Frees what c owns, not c itself (results live inside report->cases). */
+
 void case_result_free(struct case_result *c)
 {
+	if (c->borrowed) {
+		free(c->detail);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
 	free(c->id);
 	free(c->title);
 	free(c->group);

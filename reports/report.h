@@ -33,6 +33,7 @@ struct case_result {
 	char *known;       /* the known-issues entry's reason (xfail, xpass), else "" */
 	char *file;        /* the case file, as the run named it; may be "" */
 	int line;          /* the line of the expectation that applied (0: unknown) */
+	int borrowed;      /* made by case_result_borrow: owns its detail only */
 };
 
 struct run_info {
@@ -65,6 +66,10 @@ struct summary report_summary(const struct report *r);
 void report_add(struct report *r, const struct case_result *c);
 /* Deep-copies src into dst (NULL strings become ""). */
 void case_result_copy(struct case_result *dst, const struct case_result *src);
+/* A result that shares every field with src but detail, which it copies: for results
+ * whose strings (the plan's, the tallies') outlive them. The runner keeps them so while
+ * cases fork, because a deep copy of 4000 results is heap that every fork would copy. */
+void case_result_borrow(struct case_result *dst, const struct case_result *src);
 void case_result_free(struct case_result *c);
 void report_free(struct report *r);
 
