@@ -1,5 +1,6 @@
 """What happens to a report once it is back: stored under its kernel release, made into a
 compact compressed baseline, compared (sockreuse compare), and read into a timeline."""
+import glob
 import gzip
 import json
 import os
@@ -88,21 +89,43 @@ def read_baseline(path):
         return None
 
 
+def same_build(cfg, rep):
+    """The path of an existing baseline of this very kernel build, named after another
+    release: the host's kernel is one build, but each machine of a kind names its release
+    with a suffix of its own (6.18.44-fc-v669, 6.18.44-fc-v1098). None when there is none."""
+    kernel = rep.get("kernel", {})
+    key = (kernel.get("upstream"), kernel.get("version"))
+    if not all(key):
+        return None
+    for path in sorted(glob.glob(os.path.join(cfg.baselines, "*.json.gz"))):
+        other = read_baseline(path)
+        if other and (other.get("kernel", {}).get("upstream"), other.get("kernel", {}).get("version")) == key:
+            return path
+    return None
+
+
 def write_baseline(cfg, rep):
     """reports/baselines/<release>.json.gz (gzip, no timestamp: the same report gives the same
     bytes); an uncompressed baseline of the same release is removed. A baseline that already
-    records the same outcomes (outcomes()) is left as it is, so that regenerating the
-    baselines changes only the files of kernels whose behaviour, or whose cases, changed. Returns (path, whether
-    it was written)."""
+    records the same outcomes (outcomes()), under this release or as the same build under
+    another (same_build()), is left as it is, so that regenerating the baselines changes only
+    the files of kernels whose behaviour, or whose cases, changed. One that differs replaces
+    it. Returns (path, whether it was written)."""
     os.makedirs(cfg.baselines, exist_ok=True)
     base = os.path.join(cfg.baselines, rep["kernel"]["release"] + ".json")
-    old = read_baseline(base + ".gz")
-    written = old is None or outcomes(old) != outcomes(rep)
-    if written:
-        write_atomic(base + ".gz", gzip.compress(compact(rep), compresslevel=9, mtime=0))
+    path = base + ".gz" if os.path.exists(base + ".gz") else same_build(cfg, rep) or base + ".gz"
+    old = read_baseline(path)
+    same_name = path == base + ".gz"
+    unchanged = old is not None and outcomes(old)[1] == outcomes(rep)[1] and (
+        not same_name or old.get("kernel") == rep.get("kernel"))
     if os.path.exists(base):
         os.unlink(base)
-    return base + ".gz", written
+    if unchanged:
+        return path, False
+    write_atomic(base + ".gz", gzip.compress(compact(rep), compresslevel=9, mtime=0))
+    if not same_name and os.path.exists(path):
+        os.unlink(path)   # the same build's older name
+    return base + ".gz", True
 
 
 def summary_line(rep):

@@ -108,6 +108,25 @@ def test_a_baseline_is_rewritten_only_when_its_outcomes_change(tmp_path):
         assert json.load(f)["cases"][1]["status"] == "pass"
 
 
+def test_the_same_build_under_another_release_name_is_one_baseline(tmp_path):
+    """The host kernel is one build that each machine names with a suffix of its own."""
+    cfg = Config(baselines=str(tmp_path))
+    host = json.loads(json.dumps(FULL))
+    host["kernel"] = {"release": "6.18.44-fc-v669", "version": "#1 SMP PREEMPT_DYNAMIC @0", "upstream": "6.18.44"}
+    first, _ = report.write_baseline(cfg, host)
+    other = json.loads(json.dumps(host))
+    other["kernel"]["release"] = "6.18.44-fc-v1098"
+    assert report.write_baseline(cfg, other) == (first, False)
+    assert sorted(os.listdir(tmp_path)) == ["6.18.44-fc-v669.json.gz"]
+    other["cases"][1]["observed"], other["cases"][1]["status"] = "ok", "pass"
+    path, written = report.write_baseline(cfg, other)
+    assert written and sorted(os.listdir(tmp_path)) == ["6.18.44-fc-v1098.json.gz"]
+    another_build = json.loads(json.dumps(host))
+    another_build["kernel"]["version"] = "#2 SMP PREEMPT_DYNAMIC @1"
+    assert report.write_baseline(cfg, another_build)[1]
+    assert len(os.listdir(tmp_path)) == 2
+
+
 def stand_in(tmp_path, compare_script):
     """A runner whose `run` writes FULL and whose `compare` does what compare_script says."""
     exe = tmp_path / "runner"
