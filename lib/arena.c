@@ -30,14 +30,6 @@ void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
-char *arena_strdup(struct arena *a, const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	return memcpy(arena_alloc(a, n), s, n);
-}
-
 int arena_freeze(struct arena *a)
 {
 	if (mprotect(a->base, a->len, PROT_READ) < 0)

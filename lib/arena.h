@@ -22,7 +22,6 @@ int arena_init(struct arena *a, size_t len);
 /* n bytes, 16-byte aligned and zeroed; aborts when the arena is full or frozen (callers size
  * the arena first, with ARENA_SIZE). */
 void *arena_alloc(struct arena *a, size_t n);
-char *arena_strdup(struct arena *a, const char *s);
 /* What arena_alloc(n) takes from the arena. */
 #define ARENA_SIZE(n) (((size_t)(n) + 15) & ~(size_t)15)
 /* Makes the arena read-only: a later write, by this process or a child, is a SIGSEGV rather

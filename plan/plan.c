@@ -578,21 +578,22 @@ const struct case_inst *plan_find(const struct plan *p, const char *id)
 
 void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->ncases && !p->frozen.base; i++) {
-		struct case_inst *c = &p->cases[i];
-		free(c->id);
-		free(c->title);
-		free(c->topology);
-		kv_free(&c->vars);
-		kv_free(&c->params);
-		kv_free(&c->sysctls);
-		steplist_free(&c->setup);
-		steplist_free(&c->test);
-	}
-	if (p->frozen.base)
-		arena_free(&p->frozen);
-	else
+	if (p->frozen.base) {
+		arena_free(&p->frozen);   /* the cases and all they point to */
+	} else {
+		for (size_t i = 0; i < p->ncases; i++) {
+			struct case_inst *c = &p->cases[i];
+			free(c->id);
+			free(c->title);
+			free(c->topology);
+			kv_free(&c->vars);
+			kv_free(&c->params);
+			kv_free(&c->sysctls);
+			steplist_free(&c->setup);
+			steplist_free(&c->test);
+		}
 		free(p->cases);
+	}
 	for (size_t i = 0; i < p->nfiles; i++)
 		casefile_free(&p->files[i]);
 	free(p->files);

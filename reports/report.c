@@ -93,12 +93,11 @@ void case_result_copy(struct case_result *d, const struct case_result *c)
 
 void case_result_borrow(struct case_result *d, const struct case_result *c)
 {
-	static char none[1];   /* where a copy would hold "", so writers see the same either way */
 	*d = *c;
 	char **strs[] = { &d->id, &d->title, &d->group, &d->expected, &d->observed, &d->rationale, &d->known, &d->file };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (!*strs[i])
-			*strs[i] = none;
+			*strs[i] = (char *)"";   /* where a copy holds "", so writers see the same either way; never written */
 	d->detail = dup_or_empty(c->detail);
 	d->borrowed = 1;
 }

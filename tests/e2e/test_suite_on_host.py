@@ -15,6 +15,10 @@ import pytest
 
 from conftest import BIN, CASES, ROOT, run
 
+sys.path.insert(0, str(ROOT / "kernels"))
+from harness import report  # noqa: E402
+from harness.config import Config  # noqa: E402
+
 BASELINES = ROOT / "reports" / "baselines"
 PER_FILE = 12
 
@@ -54,23 +58,14 @@ def run_subset(tmp_path, ids, env=None):
     return r, json.loads(out.read_text())
 
 
-def read_baseline(path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return json.load(f)
-
-
 def baseline_for(kernel, folder=BASELINES):
-    """The baseline of this kernel: the one named after its release, else one of the same build
-    (upstream version and uname -v) whose release name differs only by the machine's local
-    suffix, as the same host kernel gets on two machines of one kind."""
+    """The baseline of this kernel: the one named after its release, else the one of the same
+    build under another release name (report.same_build: upstream version and uname -v), as
+    the same host kernel gets on two machines of one kind."""
     path = folder / (kernel["release"] + ".json.gz")
-    if path.exists():
-        return read_baseline(path)
-    for path in sorted(folder.glob(kernel.get("upstream", "?") + "*.json.gz")):
-        base = read_baseline(path)
-        if (base["kernel"].get("upstream"), base["kernel"].get("version")) == (kernel.get("upstream"), kernel.get("version")):
-            return base
-    return None
+    if not path.exists():
+        path = report.same_build(Config(baselines=str(folder)), {"kernel": kernel})
+    return report.read_baseline(path) if path else None
 
 
 def mismatches(rep, base):
