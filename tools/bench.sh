@@ -96,6 +96,11 @@ if [ -n "$deb" ] && [ -d "${deb%.deb}" ] && command -v qemu-system-x86_64 >/dev/
 	if [ -n "$wall" ]; then
 		printf 'one kernel under qemu TCG (%s, boot included): %.1f s (target < 60 s; %s)\n' "$abi" "$wall" \
 			"$(echo "$line" | sed 's/^[^:]*: [^:]*: //; s/ in .*//')"
+		# A case that did not pass is named, with its detail, so that a rare one can be looked into.
+		/usr/bin/python3 -c 'import json, sys
+for c in json.load(open(sys.argv[1]))["cases"]:
+    if c["status"] not in ("pass", "xfail"):
+        print("  %s: %s: %s" % (c["id"], c["status"], c.get("detail", "")[:300]))' "$tmp"/kernel/*.json 2>/dev/null || true
 	else
 		printf 'one kernel under qemu TCG (%s): no result:\n%s\n' "$abi" "$(tail -5 "$tmp/kernel.log")"
 	fi
